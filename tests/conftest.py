@@ -1,0 +1,33 @@
+"""Shared test helpers: the ../shared reference data (skipped with a reason when absent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """Path of a file under ../shared/data, or skip the test saying what is missing."""
+    path = SHARED / relative
+    if not path.is_file():
+        pytest.skip(f"reference data {path} not present (only in the project's shared folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nb101_1k() -> dict:
+    return json.loads(shared_file("nb101/nb101_subset_1k.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def nb101_space(tmp_path_factory):
+    """The full NAS-Bench-101 space, enumerated once per test session into a temporary dir."""
+    from arch2vec.spaces.nb101 import NB101Space
+
+    space = NB101Space(data_dir=tmp_path_factory.mktemp("nb101"))
+    space.build()
+    return space
