@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,98 @@ def cmd_space_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain_config(args: argparse.Namespace, **extra):
+    from arch2vec.models.train import PretrainConfig
+
+    options = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "beta": args.beta,
+        "dropout": args.dropout,
+        "threads": args.threads,
+        "samples": args.samples,
+        "pool_seed": args.pool_seed,
+        "data_dir": args.data_dir,
+        **extra,
+    }
+    return PretrainConfig(**{k: v for k, v in options.items() if v is not None})
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from arch2vec.models.train import pretrain
+
+    config = _pretrain_config(args, space=args.space, model=args.model, seed=args.seed)
+    out = args.out or f"runs/{config.space}-{config.model}-seed{config.seed}"
+    final = pretrain(config, out, resume=args.resume, progress=not args.json)
+    final = {"run_dir": str(out), **final}
+    if args.json:
+        print(json.dumps(final, sort_keys=True))
+    else:
+        print(
+            f"{config.model} on {config.space}: {final.get('epoch', 0)} epochs, held-out "
+            f"reconstruction {100 * final.get('heldout_reconstruction_accuracy', 0):.2f}% "
+            f"-> {out}"
+        )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from arch2vec.models.metrics import evaluate
+
+    result = evaluate(args.run_dir, samples=args.samples, seed=args.seed)
+    io.atomic_write_json(Path(args.run_dir) / "evaluation.json", result)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        for key in ("reconstruction_accuracy", "validity", "uniqueness"):
+            print(f"{key:<24} {100 * result[key]:6.2f} %")
+        print(
+            f"{'op / edge accuracy':<24} {100 * result['op_accuracy']:6.2f} / "
+            f"{100 * result['edge_accuracy']:.2f} %"
+        )
+        print(
+            f"({result['samples']} prior samples, {result['heldout_cells']} held-out cells, "
+            f"{result['seconds']} s)"
+        )
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from arch2vec.models.train import embed_cells, load_run
+
+    config, space, model = load_run(args.run_dir)
+    cells = space.all()
+    emb = embed_cells(model, cells, len(space.ops))
+    out = Path(args.out) if args.out else Path(args.run_dir) / "embeddings.npz"
+    meta = {"space": space.name, "run_dir": str(args.run_dir), "arch2vec": __version__}
+    io.save_arrays(
+        out, meta, embeddings=emb, index=np.arange(len(cells)), hash=space.hashes().astype("S32")
+    )
+    print(
+        f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings of {space.name} to {out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.reproduce import table1
+
+    overrides = {"epochs": args.epochs, "data_dir": args.data_dir, "threads": args.threads}
+    table1(
+        args.out,
+        spaces=args.spaces,
+        models=args.models,
+        samples=args.samples,
+        seed=args.seed,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
+    print((Path(args.out) / "table1.md").read_text(), end="")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -172,7 +265,100 @@ def build_parser() -> argparse.ArgumentParser:
     space_options(export)
     export.add_argument("--out", required=True, metavar="FILE.jsonl", help="output file")
     export.set_defaults(func=cmd_space_export)
+
+    _add_model_commands(commands)
     return parser
+
+
+def _add_model_commands(commands) -> None:
+    from arch2vec.models.vgae import MODELS
+
+    pre = commands.add_parser(
+        "pretrain",
+        help="pre-train an autoencoder on a space (no accuracies needed)",
+        description="Train arch2vec (variational GIN autoencoder) or the GAE / VGAE baselines on "
+        "90%% of a space's cells (split by --seed), checkpointing after every epoch.",
+    )
+    pre.add_argument("--space", required=True, choices=sorted(spaces.SPACES))
+    pre.add_argument("--model", default="arch2vec", choices=MODELS, help="(default: arch2vec)")
+    pre.add_argument(
+        "--epochs",
+        type=_positive,
+        help="(default: 4 nb101, 10 nb201, 4 darts; three times that for gae/vgae, "
+        "whose epochs cost about a third)",
+    )
+    pre.add_argument(
+        "--batch-size", type=_positive, help="cells per step (default: 256 nb101/darts, 32 nb201)"
+    )
+    pre.add_argument(
+        "--lr", type=float, help="Adam learning rate (default: 3e-3 nb101/darts, 1e-3 nb201)"
+    )
+    pre.add_argument("--beta", type=float, help="weight of the KL term (default: 0.005)")
+    pre.add_argument(
+        "--dropout",
+        type=float,
+        help="dropout on z before decoding (default: 0.1 nb101/darts, 0.3 nb201)",
+    )
+    pre.add_argument(
+        "--threads", type=_positive, help="torch threads (default: 1 below batch 128, else 2)"
+    )
+    pre.add_argument("--samples", type=_positive, help="DARTS pool size (default: 600000)")
+    pre.add_argument("--pool-seed", type=int, help="DARTS pool seed (default: 0)")
+    pre.add_argument(
+        "--seed", type=int, default=0, help="split, initialisation, shuffling (default: 0)"
+    )
+    pre.add_argument(
+        "--out", metavar="RUN_DIR", help="run directory (default: runs/SPACE-MODEL-seedS)"
+    )
+    pre.add_argument(
+        "--resume", action="store_true", help="continue the run in RUN_DIR from its last checkpoint"
+    )
+    pre.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
+    pre.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+    pre.set_defaults(func=cmd_pretrain)
+
+    ev = commands.add_parser(
+        "evaluate",
+        help="Table 1 metrics of a pre-trained model",
+        description="Reconstruction accuracy on the held-out cells, validity of decoded prior "
+        "samples and uniqueness among the valid ones (fractions in --json, percent in text); "
+        "also written to RUN_DIR/evaluation.json.",
+    )
+    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev.add_argument("--samples", type=int, default=10_000, help="prior samples (default: 10000)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the prior samples (default: 0)")
+    ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.set_defaults(func=cmd_evaluate)
+
+    em = commands.add_parser(
+        "embed",
+        help="embed every cell of the space",
+        description="Write the embedding (mean of the node means over real nodes) of every cell "
+        "of the run's space, with its pool index and hash, to an .npz file (arrays "
+        "embeddings, index, hash).",
+    )
+    em.add_argument("run_dir", metavar="RUN_DIR")
+    em.add_argument("--out", metavar="FILE", help="(default: RUN_DIR/embeddings.npz)")
+    em.set_defaults(func=cmd_embed)
+
+    rp = commands.add_parser(
+        "reproduce",
+        help="regenerate one of the paper's tables",
+        description="table1: pre-train and evaluate each model on each space and write "
+        "OUT/table1.md with the paper's numbers beside ours (killed runs resume).",
+    )
+    rp.add_argument("table", choices=["table1"])
+    rp.add_argument(
+        "--spaces", nargs="+", default=["nb101", "nb201", "darts"], choices=sorted(spaces.SPACES)
+    )
+    rp.add_argument("--models", nargs="+", default=["gae", "vgae", "arch2vec"], choices=MODELS)
+    rp.add_argument("--epochs", type=_positive, help="override every run's epochs")
+    rp.add_argument("--threads", type=_positive, help="torch threads")
+    rp.add_argument("--samples", type=int, default=10_000, help="prior samples (default: 10000)")
+    rp.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    rp.add_argument("--out", default="runs/table1", metavar="DIR", help="(default: runs/table1)")
+    rp.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
+    rp.set_defaults(func=cmd_reproduce)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,8 @@ class SearchSpace(ABC):
     name: str
     num_nodes: int
     ops: tuple[str, ...]
+    padded: bool = False
+    """True where cells may have padding nodes (op ``PAD``): the models then decode "no node"."""
     native_key: str | None = None
     """Name of the space's native cell description in exports (``arch_str``, ``genotype``)."""
 

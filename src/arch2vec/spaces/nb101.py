@@ -213,6 +213,7 @@ class NB101Space(SearchSpace):
     name = "nb101"
     num_nodes = MAX_VERTICES
     ops = OPS
+    padded = True
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
         super().__init__(data_dir)

@@ -1,0 +1,1 @@
+"""Analysis: the paper's reported figures, reports and plots."""

@@ -1,0 +1,244 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from arch2vec.cli import main
+from arch2vec.models.gin import GCNEncoder, GINEncoder
+from arch2vec.models.metrics import reconstruction_rates, validity_uniqueness
+from arch2vec.models.train import PretrainConfig, load_run, pretrain, split
+from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, decode, pool_nodes
+from arch2vec.spaces import get
+from arch2vec.spaces.cells import PAD, Cells
+
+
+def small_config(tmp_path, **kw):
+    base = {"space": "nb201", "epochs": 2, "batch_size": 64, "data_dir": str(tmp_path / "data")}
+    return PretrainConfig(**{**base, **kw})
+
+
+def test_encoder_shapes():
+    ops = torch.zeros(4, 7, 5)
+    ops[..., 1] = 1
+    adj = torch.zeros(4, 7, 7)
+    mu, logvar = GINEncoder(5)(ops, adj)
+    assert mu.shape == (4, 7, 16) and logvar.shape == (4, 7, 16)
+    mu, logvar = GCNEncoder(5, hidden=(32, 32), variational=False)(ops, adj)
+    assert mu.shape == (4, 7, 16) and logvar is None
+
+
+def test_autoencoder_outputs_and_pad_class():
+    cells = get("nb101").from_native(
+        [{"matrix": [[0, 1, 1], [0, 0, 1], [0, 0, 0]], "ops": ["input", "maxpool3x3", "output"]}]
+    )
+    data = cell_tensors(cells, 5)
+    assert data["op_target"][0].tolist() == [0, 3, 4, 5, 5, 5, 5]  # padding -> class 5
+    assert data["adj_target"].shape == (1, 21)
+    model = GraphAutoencoder(5, 7, pad_class=True)
+    op_logits, adj_logits, mu, logvar = model(data["ops"], data["adj"])
+    assert op_logits.shape == (1, 7, 6) and adj_logits.shape == (1, 21) and mu.shape == (1, 7, 16)
+    # the cell embedding averages over the 3 real nodes only
+    emb = pool_nodes(mu, data["ops"])
+    assert torch.allclose(emb[0], mu[0, :3].mean(0))
+
+
+def test_decode_drops_edges_of_missing_nodes():
+    model = GraphAutoencoder(5, 7, pad_class=True)
+    with torch.no_grad():
+        model.op_head.weight.zero_()
+        model.op_head.bias.copy_(torch.tensor([0.0, 0, 0, 0, 0, 1]))  # every node "no node"
+    adj, ops = decode(model.eval(), torch.ones(2, 7, 16))
+    assert (ops == PAD).all() and adj.sum() == 0
+
+
+def test_metrics_on_hand_made_cells():
+    space = get("nb201")
+    pool = space.all()
+    target = pool[[0, 1, 2, 3]]
+    decoded_ops = target.ops.copy()
+    decoded_ops[1, 3] = 5 if decoded_ops[1, 3] != 5 else 4  # one op wrong
+    decoded_adj = target.adjacency.copy()
+    decoded_adj[2, 0, 7] = 1  # one edge wrong
+    rates = reconstruction_rates(Cells(decoded_adj, decoded_ops, "nb201"), target)
+    assert rates["reconstruction_accuracy"] == 0.5
+    assert rates["op_accuracy"] == 1 - 1 / 32
+    assert rates["edge_accuracy"] == 1 - 1 / (4 * 28)
+
+    decoded = Cells.concat([pool[[5, 5, 6]], Cells(decoded_adj[2:3], target.ops[2:3], "nb201")])
+    validity, uniqueness = validity_uniqueness(space, decoded)
+    assert validity == 0.75 and uniqueness == pytest.approx(2 / 3)
+    assert validity_uniqueness(space, decoded[3:]) == (0.0, 0.0)
+
+
+def test_loss_decreases_and_small_run_reconstructs(tmp_path):
+    space = get("nb201")
+    cells = space.all()[::25]  # 625 cells
+    data = cell_tensors(cells, len(space.ops))
+    torch.manual_seed(0)
+    model = GraphAutoencoder(len(space.ops), 8, hidden=(64, 64), dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(600):
+        idx = torch.randint(0, len(cells), (64,))
+        out = model(data["ops"][idx], data["adj"][idx])
+        loss, _ = model.loss(*out, data["op_target"][idx], data["adj_target"][idx], beta=0.005)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
+    from arch2vec.models.metrics import reconstruction
+
+    assert reconstruction(model, cells, len(space.ops))["reconstruction_accuracy"] == 1.0
+
+
+def test_pretrain_writes_run_and_resume_equals_uninterrupted(tmp_path):
+    straight = tmp_path / "straight"
+    pretrain(small_config(tmp_path), straight, progress=False)
+    config = json.loads((straight / "config.json").read_text())
+    assert config["config"]["space"] == "nb201" and "arch2vec" in config
+    history = json.loads((straight / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+    killed = tmp_path / "killed"
+    pretrain(small_config(tmp_path, epochs=1), killed, progress=False)  # "killed" after epoch 1
+    pretrain(small_config(tmp_path), killed, resume=True, progress=False)
+    a = load_run(straight)[2].state_dict()
+    b = load_run(killed)[2].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigkill_mid_epoch_then_resume(tmp_path):
+    run = tmp_path / "run"
+    data = tmp_path / "data"
+    argv = [
+        sys.executable,
+        "-m",
+        "arch2vec.cli",
+        "pretrain",
+        "--space",
+        "nb201",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "64",
+        "--out",
+        str(run),
+        "--data-dir",
+        str(data),
+        "--json",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # inside epoch 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = json.loads((run / "metrics.json").read_text())["history"]
+    assert 1 <= len(first) < 3
+    subprocess.run(argv + ["--resume"], check=True, capture_output=True)
+    straight = tmp_path / "straight"
+    pretrain(small_config(tmp_path, epochs=3), straight, progress=False)
+    a = load_run(straight)[2].state_dict()
+    b = load_run(run)[2].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_split_is_seeded_and_disjoint():
+    tr, ho = split(1000, 0.1, 3)
+    assert len(ho) == 100 and len(np.intersect1d(tr, ho)) == 0 and len(tr) + len(ho) == 1000
+    assert (split(1000, 0.1, 3)[1] == ho).all() and not (split(1000, 0.1, 4)[1] == ho).all()
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_pretrain_evaluate_embed(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(
+        capsys,
+        "pretrain",
+        "--space",
+        "nb201",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "128",
+        "--out",
+        str(run),
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["epoch"] == 1
+    code, out, _ = run_cli(capsys, "evaluate", str(run), "--samples", "500", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["samples"] == 500
+    for key in ("reconstruction_accuracy", "validity", "uniqueness", "op_accuracy"):
+        assert 0.0 <= result[key] <= 1.0
+    assert (run / "evaluation.json").is_file()
+    code, _, _ = run_cli(capsys, "embed", str(run))
+    with np.load(run / "embeddings.npz") as z:
+        assert z["embeddings"].shape == (15_625, 16) and z["hash"].shape == (15_625,)
+        assert np.isfinite(z["embeddings"]).all()
+    # the same run again without --resume is refused, and nothing is lost
+    code, _, err = run_cli(
+        capsys, "pretrain", "--space", "nb201", "--epochs", "1", "--out", str(run)
+    )
+    assert code == 2 and "--resume" in err and (run / "checkpoint.pt").is_file()
+    # resuming with another configuration is refused
+    code, _, err = run_cli(
+        capsys,
+        "pretrain",
+        "--space",
+        "nb201",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.5",
+        "--out",
+        str(run),
+        "--resume",
+    )
+    assert code == 2 and "lr" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "/nonexistent/run"], "no such run directory"),
+        (["embed", "/nonexistent/run"], "no such run directory"),
+    ],
+)
+def test_cli_bad_run_dir(capsys, argv, message):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_cli_corrupt_checkpoint_and_wrong_space(tmp_path, capsys):
+    run = tmp_path / "run"
+    run_cli(
+        capsys,
+        "pretrain",
+        "--space",
+        "nb201",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "256",
+        "--out",
+        str(run),
+    )
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    code, _, err = run_cli(capsys, "evaluate", str(run))
+    assert code == 2 and "unreadable checkpoint" in err
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--space", "nb999"])
