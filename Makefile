@@ -21,6 +21,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/arch2vec space build nb201
+	$(BIN)/arch2vec reproduce table1 --spaces nb201 --models arch2vec --out runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -32,6 +33,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_nb101_enumerate.py
 	$(BIN)/python benchmarks/bench_darts_sample.py
+	$(BIN)/python benchmarks/bench_pretrain.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -105,11 +105,22 @@ def test_bad_arguments_exit_with_usage(capsys):
     assert "positive integer" in capsys.readouterr().err
 
 
-def test_console_script_help():
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        (["space", "export"], ["--out", "--data-dir", "--seed"]),
+        (["pretrain"], ["--space", "--model", "--epochs", "--batch-size", "--seed", "--resume"]),
+        (["evaluate"], ["RUN_DIR", "--samples", "--json"]),
+        (["embed"], ["RUN_DIR", "--out"]),
+        (["reproduce"], ["table1", "--spaces", "--models", "--out"]),
+    ],
+)
+def test_help_explains_every_option(command, options):
     proc = subprocess.run(
-        [sys.executable, "-m", "arch2vec.cli", "space", "export", "--help"],
+        [sys.executable, "-m", "arch2vec.cli", *command, "--help"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "--out" in proc.stdout and "--data-dir" in proc.stdout and "--seed" in proc.stdout
+    for option in options:
+        assert option in proc.stdout

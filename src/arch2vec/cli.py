@@ -186,6 +186,82 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nan_to_none(value: float) -> float | None:
+    return None if value != value else round(float(value), 4)
+
+
+def cmd_bench_list(args: argparse.Namespace) -> int:
+    from arch2vec.benchmarks import BENCHMARKS
+
+    rows = [
+        {
+            "benchmark": name,
+            "space": space,
+            "needs_file": needs,
+            "datasets": list(ds),
+            "description": text,
+        }
+        for name, (space, needs, ds, text) in BENCHMARKS.items()
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        file_note = " (--file)" if row["needs_file"] else ""
+        print(f"{row['benchmark']:<10} {row['space']:<6} {', '.join(row['datasets'])}{file_note}")
+        print(f"           {row['description']}")
+    return 0
+
+
+def _load_benchmark(args: argparse.Namespace):
+    from arch2vec import benchmarks
+
+    return benchmarks.load(args.name, args.dataset, args.file, args.data_dir)
+
+
+def cmd_bench_info(args: argparse.Namespace) -> int:
+    bench = _load_benchmark(args)
+    info = bench.info()
+    info.update(
+        {
+            "best_search_accuracy": _nan_to_none(bench.best_search),
+            "best_valid_accuracy": _nan_to_none(bench.best_valid),
+            "best_test_accuracy": _nan_to_none(bench.best_test),
+        }
+    )
+    if args.json:
+        print(json.dumps(info, sort_keys=True))
+        return 0
+    for key, value in info.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        print(f"{key:<22} {value}")
+    return 0
+
+
+def cmd_bench_query(args: argparse.Namespace) -> int:
+    bench = _load_benchmark(args)
+    space = spaces.get(bench.space, data_dir=args.data_dir)
+    index = space.locate(args.arch)
+    row = bench.query([index])
+    result = {
+        "index": index,
+        "hash": str(space.hashes()[index]),
+        "search_accuracy": _nan_to_none(row["search"][0]),
+        "valid_accuracy": _nan_to_none(row["valid"][0]),
+        "test_accuracy": _nan_to_none(row["test"][0]),
+        "cost_seconds": _nan_to_none(row["cost"][0]),
+    }
+    if space.native_key:
+        result[space.native_key] = space.to_native(space.all()[index])[0]
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<16} {value if value is not None else 'n/a'}")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -267,7 +343,56 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_space_export)
 
     _add_model_commands(commands)
+    _add_bench_commands(commands)
     return parser
+
+
+def _add_bench_commands(commands) -> None:
+    from arch2vec.benchmarks import BENCHMARKS
+
+    bench = commands.add_parser(
+        "bench",
+        help="tabular benchmarks: list, describe, query",
+        description="Real NAS benchmark data: accuracies (percent) and training cost (seconds).",
+    )
+    sub = bench.add_subparsers(dest="bench_command", metavar="SUBCOMMAND", required=True)
+    lst = sub.add_parser(
+        "list",
+        help="the benchmarks arch2vec reads",
+        description="List the benchmarks, their spaces and datasets.",
+    )
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=cmd_bench_list)
+
+    def options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name", choices=list(BENCHMARKS), help="the benchmark")
+        p.add_argument("--dataset", help="cifar10 (default), cifar100 or imagenet16-120 (NB-201)")
+        p.add_argument(
+            "--file",
+            metavar="F",
+            help="data file the benchmark reads (nb201-csv: CSV; nb101: "
+            "nasbench_only108.tfrecord; nb101-30k: subset JSON file or folder)",
+        )
+        p.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    info = sub.add_parser(
+        "info",
+        help="cells covered, optimum and ranges",
+        description="Cells covered, best accuracies and value ranges.",
+    )
+    options(info)
+    info.set_defaults(func=cmd_bench_info)
+    query = sub.add_parser(
+        "query",
+        help="look one cell up",
+        description="Look up one cell, named by arch string (NB-201), 32-hex hash or pool "
+        "index. JSON keys: search_accuracy, valid_accuracy, test_accuracy (null where the "
+        "source has none), cost_seconds.",
+    )
+    options(query)
+    query.add_argument("arch", metavar="ARCH", help="arch string, hash or pool index")
+    query.set_defaults(func=cmd_bench_query)
 
 
 def _add_model_commands(commands) -> None:

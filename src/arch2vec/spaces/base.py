@@ -45,6 +45,24 @@ class SearchSpace(ABC):
         """Hashes of ``all()``, aligned with pool indices."""
         return self.hash(self.all())
 
+    def locate(self, text: str) -> int:
+        """Pool index of a cell named by its pool index, 32-hex hash or native form."""
+        text = text.strip()
+        if text.isdigit():
+            index = int(text)
+            if index >= len(self.all()):
+                raise ValueError(f"{self.name}: index {index} is past the last cell")
+            return index
+        if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+            found = np.flatnonzero(self.hashes() == text)
+            if len(found) == 0:
+                raise ValueError(f"{self.name}: no cell has hash {text}")
+            return int(found[0])
+        return self._locate_native(text)
+
+    def _locate_native(self, text: str) -> int:
+        raise ValueError(f"{self.name}: {text!r} is neither a pool index nor a 32-hex hash")
+
     def to_native(self, cells: Cells) -> list[Any]:
         """The space's own description of each cell (arch string, genotype, ...), if it has one."""
         raise NotImplementedError(f"{self.name} has no native cell format")

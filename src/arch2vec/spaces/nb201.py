@@ -211,6 +211,9 @@ class NB201Space(SearchSpace):
         """``(B,)`` canonical pool indices of valid cells."""
         return self._indices(cells)
 
+    def _locate_native(self, text: str) -> int:
+        return int(index_of([text])[0])
+
     def to_native(self, cells: Cells) -> list[str]:
         return arch_str_of(self._indices(cells))
 

