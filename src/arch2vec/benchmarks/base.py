@@ -32,6 +32,8 @@ class Benchmark:
     source: str = ""
     fidelities: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     """Lower fidelities: name -> (reward %, cost s), aligned with the pool like ``search``."""
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    """Further per-cell metrics of the source (e.g. analog hardware accuracies)."""
 
     def __post_init__(self) -> None:
         n = len(self.search)
@@ -102,6 +104,7 @@ class Benchmark:
             "test_accuracy": stats(self.test),
             "cost_seconds": stats(self.cost),
             "fidelities": sorted(self.fidelities),
+            "extras": {k: stats(v) for k, v in self.extras.items()},
         }
 
 
@@ -121,6 +124,10 @@ class Budget:
     ) -> None:
         if seconds is None and queries is None:
             raise ValueError("a budget needs seconds or queries")
+        if seconds is not None and np.isnan(benchmark.cost[benchmark.pool]).any():
+            raise ValueError(
+                f"benchmark {benchmark.name} has no training cost: give a budget in queries"
+            )
         self.benchmark = benchmark
         self.seconds = seconds
         self.queries = queries

