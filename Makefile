@@ -20,8 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/arch2vec space build nb201
-	$(BIN)/arch2vec reproduce table1 --spaces nb201 --models arch2vec --out runs/demo
+	$(BIN)/arch2vec demo --out runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

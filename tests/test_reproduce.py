@@ -1,5 +1,6 @@
 import csv
 
+import numpy as np
 from conftest import shared_file
 
 from arch2vec.analysis.paper import TABLE1, TABLE3
@@ -63,3 +64,27 @@ def test_packaged_table3_equals_the_papers_csv():
                 float(row[f"{prefix}_{k}"]) for k in ("val", "val_std", "test", "test_std")
             )
             assert TABLE3[(names[row["method"]], dataset)] == want
+
+
+def test_table3_markdown_and_regret_plot(tmp_path):
+    from arch2vec.analysis.plots import plot_regret, regret_by_query
+    from arch2vec.analysis.reproduce import table3_markdown
+    from arch2vec.search.runner import ExperimentConfig, run_experiment
+
+    exp = tmp_path / "rs"
+    summary = run_experiment(
+        ExperimentConfig(strategy="random", runs=3, budget_queries=15),
+        exp,
+        workers=1,
+        progress=False,
+    )
+    text = table3_markdown([summary])
+    assert text.splitlines()[2].startswith("| RS (3 runs) | ")
+    assert "(90.94 ± 0.38)" in text and "(93.75 ± 0.37)" in text
+    from arch2vec.analysis.plots import load_runs
+
+    regret = regret_by_query(load_runs(exp), 91.61)
+    assert regret.shape == (3, 15) and (regret >= 0).all()
+    assert (np.diff(regret, axis=1) <= 1e-9).all()  # best-so-far regret never rises
+    png = plot_regret({"RS": exp}, 91.61, tmp_path / "r.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -170,7 +170,28 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from arch2vec.analysis.reproduce import table1
+    from arch2vec.analysis.reproduce import table1, table3
+
+    if args.table == "table3":
+        if not args.file:
+            raise ValueError(
+                "table3 follows the paper's protocol on a merged NB-201 table: "
+                "pass --file nb201_merged.csv"
+            )
+        out = args.out if args.out != "runs/table1" else "runs/table3"
+        table3(
+            out,
+            args.file,
+            embeddings=args.embeddings,
+            strategies=args.strategies,
+            datasets=args.datasets,
+            runs=args.runs,
+            workers=args.workers,
+            seed=args.seed,
+            log=lambda msg: print(msg, file=sys.stderr),
+        )
+        print((Path(out) / "table3.md").read_text(), end="")
+        return 0
 
     overrides = {"epochs": args.epochs, "data_dir": args.data_dir, "threads": args.threads}
     table1(
@@ -261,6 +282,21 @@ def cmd_bench_query(args: argparse.Namespace) -> int:
     else:
         for key, value in result.items():
             print(f"{key:<16} {value if value is not None else 'n/a'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.reproduce import demo
+
+    text = demo(
+        args.out,
+        runs=args.runs,
+        queries=args.queries,
+        workers=args.workers,
+        seed=args.seed,
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
+    print(text, end="")
     return 0
 
 
@@ -399,6 +435,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_commands(commands)
     _add_bench_commands(commands)
     _add_search_command(commands)
+    d = commands.add_parser(
+        "demo",
+        help="the whole pipeline on the embedded NB-201 data (a few minutes)",
+        description="Pre-train arch2vec on NAS-Bench-201 and print its Table 1 row, then run "
+        "arch2vec-BO, arch2vec-RL and random search on CIFAR-10 and print a table and a regret "
+        "plot (OUT/regret.png). Finished steps are reused when run again.",
+    )
+    d.add_argument("--out", default="runs/demo", metavar="DIR", help="(default: runs/demo)")
+    d.add_argument("--runs", type=_positive, default=20, help="runs per strategy (default: 20)")
+    d.add_argument("--queries", type=_positive, default=100, help="cells per run (default: 100)")
+    d.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+    d.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    d.set_defaults(func=cmd_demo)
     return parser
 
 
@@ -508,7 +557,9 @@ def _add_bench_commands(commands) -> None:
 
 
 def _add_model_commands(commands) -> None:
+    from arch2vec.analysis.reproduce import TABLE3_STRATEGIES
     from arch2vec.models.vgae import MODELS
+    from arch2vec.search.runner import STRATEGIES
 
     pre = commands.add_parser(
         "pretrain",
@@ -582,9 +633,11 @@ def _add_model_commands(commands) -> None:
         "reproduce",
         help="regenerate one of the paper's tables",
         description="table1: pre-train and evaluate each model on each space and write "
-        "OUT/table1.md with the paper's numbers beside ours (killed runs resume).",
+        "OUT/table1.md with the paper's numbers beside ours. table3: the NB-201 search "
+        "comparison with the paper's protocol and budgets (needs --file, the merged NB-201 "
+        "table), OUT/table3.md. Killed runs resume.",
     )
-    rp.add_argument("table", choices=["table1"])
+    rp.add_argument("table", choices=["table1", "table3"])
     rp.add_argument(
         "--spaces", nargs="+", default=["nb101", "nb201", "darts"], choices=sorted(spaces.SPACES)
     )
@@ -593,7 +646,30 @@ def _add_model_commands(commands) -> None:
     rp.add_argument("--threads", type=_positive, help="torch threads")
     rp.add_argument("--samples", type=int, default=10_000, help="prior samples (default: 10000)")
     rp.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    rp.add_argument("--out", default="runs/table1", metavar="DIR", help="(default: runs/table1)")
+    rp.add_argument(
+        "--out", default="runs/table1", metavar="DIR", help="(default: runs/table1 or runs/table3)"
+    )
+    rp.add_argument("--file", metavar="CSV", help="table3: the merged NB-201 table")
+    rp.add_argument(
+        "--embeddings",
+        metavar="RUN_DIR",
+        help="table3: NB-201 pre-training run (default: train one into OUT)",
+    )
+    rp.add_argument(
+        "--strategies",
+        nargs="+",
+        default=list(TABLE3_STRATEGIES),
+        choices=list(STRATEGIES),
+        help="table3 strategies",
+    )
+    rp.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["cifar10", "cifar100", "imagenet16-120"],
+        help="table3 datasets",
+    )
+    rp.add_argument("--runs", type=_positive, default=500, help="table3 runs (default: 500)")
+    rp.add_argument("--workers", type=_positive, help="table3 processes (default: one per core)")
     rp.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
     rp.set_defaults(func=cmd_reproduce)
 

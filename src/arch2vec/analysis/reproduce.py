@@ -64,3 +64,171 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
             f"| {NAMES[r['model']]} | {SPACE_NAMES[r['space']]} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------ Table 3
+
+TABLE3_STRATEGIES = ("random", "evolution", "reinforce", "bohb", "arch2vec-rl", "arch2vec-bo")
+TABLE3_HYPER = {  # the paper's NB-201 settings
+    "arch2vec-rl": {"gamma": 0.4, "baseline_decay": 0.4},
+    "arch2vec-bo": {"top_k": 1},
+}
+STRATEGY_NAMES = {
+    "random": "RS",
+    "evolution": "RE",
+    "reinforce": "REINFORCE",
+    "bohb": "BOHB",
+    "arch2vec-rl": "arch2vec-RL",
+    "arch2vec-bo": "arch2vec-BO",
+    "supervised-rl": "supervised RL",
+    "supervised-bo": "supervised BO",
+}
+
+
+def table3(
+    out_dir: str | Path,
+    file: str | Path,
+    embeddings: str | Path | None = None,
+    strategies: Sequence[str] = TABLE3_STRATEGIES,
+    datasets: Sequence[str] = ("cifar10", "cifar100", "imagenet16-120"),
+    runs: int = 500,
+    workers: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """The paper's NB-201 protocol (``nb201-csv`` on ``file``): per dataset and strategy,
+    ``runs`` seeded runs with the paper's simulated budget, resumable; writes ``table3.md``."""
+    from arch2vec.analysis.paper import TABLE3_BUDGETS
+    from arch2vec.search.runner import ExperimentConfig, run_experiment
+
+    out_dir = Path(out_dir)
+    if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
+        embeddings = out_dir / "pretrain-nb201"
+        config = PretrainConfig(space="nb201", seed=seed)
+        if (
+            not (Path(embeddings) / CHECKPOINT).is_file()
+            or load_checkpoint(Path(embeddings))["epoch"] < config.epochs
+        ):
+            log(f"pre-training arch2vec on nb201 -> {embeddings}")
+            pretrain(config, embeddings, resume=True, progress=progress)
+    rows = []
+    for dataset in datasets:
+        for strategy in strategies:
+            config = ExperimentConfig(
+                strategy=strategy,
+                benchmark="nb201-csv",
+                dataset=dataset,
+                file=str(file),
+                embeddings=str(embeddings) if strategy.startswith("arch2vec") else None,
+                runs=runs,
+                budget_seconds=TABLE3_BUDGETS[dataset],
+                seed=seed,
+                hyper=TABLE3_HYPER.get(strategy, {}),
+            )
+            log(f"{strategy} on {dataset}: {runs} runs, {TABLE3_BUDGETS[dataset]:.0f} s each")
+            summary = run_experiment(
+                config,
+                out_dir / f"{dataset}-{strategy}",
+                workers=workers,
+                resume=True,
+                progress=progress,
+            )
+            rows.append(summary)
+            io.atomic_write_json(out_dir / "table3.json", {"rows": rows})
+    io.atomic_write_text(out_dir / "table3.md", table3_markdown(rows))
+    return rows
+
+
+def table3_markdown(rows: list[dict[str, Any]]) -> str:
+    from arch2vec.analysis.paper import TABLE3
+
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    head = (
+        "| method | " + " | ".join(f"{d} valid (paper) | {d} test (paper)" for d in datasets) + " |"
+    )
+    lines = [head, "|" + " --- |" * (1 + 2 * len(datasets))]
+    for strategy in dict.fromkeys(r["strategy"] for r in rows):
+        cells = []
+        for d in datasets:
+            r = next((x for x in rows if x["strategy"] == strategy and x["dataset"] == d), None)
+            paper = TABLE3.get((strategy, d))
+            for k, (mean, std) in enumerate(
+                (
+                    ("valid_accuracy_mean", "valid_accuracy_std"),
+                    ("test_accuracy_mean", "test_accuracy_std"),
+                )
+            ):
+                ours = "n/a" if r is None or r[mean] is None else f"{r[mean]:.2f} ± {r[std]:.2f}"
+                ref = "n/a" if paper is None else f"{paper[2 * k]:.2f} ± {paper[2 * k + 1]:.2f}"
+                cells.append(f"{ours} ({ref})")
+        runs = next(x["runs"] for x in rows if x["strategy"] == strategy)
+        lines.append(
+            f"| {STRATEGY_NAMES.get(strategy, strategy)} ({runs} runs) | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------ demo
+
+
+def demo(
+    out_dir: str | Path = "runs/demo",
+    runs: int = 20,
+    queries: int = 100,
+    workers: int | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> str:
+    """The whole pipeline on the embedded default data, as text: pre-train arch2vec on NB-201
+    (its Table 1 row), then arch2vec-BO, arch2vec-RL and random search, ``runs`` runs of
+    ``queries`` cells each on CIFAR-10, a table and ``regret.png``."""
+    from arch2vec import benchmarks
+    from arch2vec.analysis.plots import plot_regret
+    from arch2vec.search.runner import ExperimentConfig, run_experiment
+
+    out_dir = Path(out_dir)
+    rows = table1(out_dir, spaces=("nb201",), models=("arch2vec",), seed=seed, log=log)
+    lines = ["Pre-training (Table 1, NAS-Bench-201):", table1_markdown(rows)]
+    embeddings = out_dir / "nb201-arch2vec"
+    experiments = {}
+    summaries = []
+    for strategy in ("arch2vec-bo", "arch2vec-rl", "random"):
+        config = ExperimentConfig(
+            strategy=strategy,
+            benchmark="nb201",
+            dataset="cifar10",
+            embeddings=str(embeddings) if strategy.startswith("arch2vec") else None,
+            runs=runs,
+            budget_queries=queries,
+            seed=seed,
+            hyper=TABLE3_HYPER.get(strategy, {}),
+        )
+        log(f"{strategy}: {runs} runs of {queries} queries")
+        exp = out_dir / f"search-{strategy}"
+        summaries.append(run_experiment(config, exp, workers=workers, resume=True))
+        experiments[STRATEGY_NAMES[strategy]] = exp
+    bench = benchmarks.load("nb201", "cifar10")
+    lines += [
+        f"Search on NAS-Bench-201 CIFAR-10 (embedded data: 200-epoch validation accuracy), "
+        f"{runs} runs x {queries} queries; optimum {bench.best_valid:.2f}:",
+        "| method | validation accuracy of the chosen cell | final regret |",
+        "| --- | --- | --- |",
+    ]
+    for s in summaries:
+        lines.append(
+            f"| {STRATEGY_NAMES[s['strategy']]} | {s['valid_accuracy_mean']:.2f} ± "
+            f"{s['valid_accuracy_std']:.2f} | {s['final_regret_mean']:.3f} |"
+        )
+    plot = plot_regret(
+        experiments,
+        bench.best_valid,
+        out_dir / "regret.png",
+        title=f"NAS-Bench-201 CIFAR-10, {runs} runs",
+    )
+    lines.append(f"\nregret plot: {plot}")
+    text = "\n".join(lines) + "\n"
+    io.atomic_write_text(out_dir / "demo.md", text)
+    return text

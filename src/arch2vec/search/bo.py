@@ -180,14 +180,16 @@ class BO(Strategy):
 
     name = "arch2vec-bo"
     needs_features = True
+    hyper_names = frozenset(
+        {"init", "top_k", "epochs", "lr", "hidden", "activation", "ei_target", "log_bounds"}
+    )
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
         super().__init__(problem, rng, **hyper)
-        known = {"init", "top_k", "epochs", "lr", "hidden", "activation", "ei_target", "log_bounds"}
-        unknown = set(hyper) - known
+        unknown = set(hyper) - self.hyper_names
         if unknown:
             raise ValueError(f"{self.name}: unknown hyper-parameter(s) {sorted(unknown)}")
-        if problem.features is None:
+        if self.needs_features and problem.features is None:
             raise ValueError(f"{self.name} needs features (embeddings) of the cells")
         self.init = int(hyper.get("init", 16))
         self.top_k = int(hyper.get("top_k", 1))
@@ -205,16 +207,28 @@ class BO(Strategy):
 
         torch.set_num_threads(1)
         self.candidates = np.asarray(problem.candidates, dtype=np.int64)
+        self.visited = np.zeros(self._prepare_inputs(problem), dtype=bool)
+        self.generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        self.observed: list[int] = []
+        self.rewards: list[float] = []
+        self.blr: BayesianLinearRegression | None = None
+
+    def _prepare_inputs(self, problem: SearchProblem) -> int:
+        """Set up the network's inputs of every cell; return the number of cells (pool size).
+
+        Here: the embeddings, standardised over the candidates. A subclass that learns its own
+        representation (:mod:`arch2vec.search.supervised`) reads the cells instead.
+        """
         feats = np.asarray(problem.features, dtype=np.float64)
         pool = feats[self.candidates]
         mu, sd = pool.mean(axis=0), pool.std(axis=0)
         sd[sd < 1e-12] = 1.0
         self._x = ((feats - mu) / sd).astype(np.float32)  # standardised over the candidates
-        self.visited = np.zeros(len(feats), dtype=bool)
-        self.generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        self.observed: list[int] = []
-        self.rewards: list[float] = []
-        self.blr: BayesianLinearRegression | None = None
+        return len(feats)
+
+    def _inputs(self, indices: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """The network's input tensors of pool ``indices`` (``net(*inputs)``)."""
+        return (torch.from_numpy(self._x[indices]),)
 
     def _unvisited(self) -> np.ndarray:
         return self.candidates[~self.visited[self.candidates]]
@@ -232,15 +246,32 @@ class BO(Strategy):
         _reset_uniform(net, self.generator)
         return net
 
+    def _hidden(self, net: torch.nn.Module, indices: np.ndarray) -> torch.Tensor:
+        """Hidden-layer outputs (the regression basis, without its constant) of pool ``indices``."""
+        return net[:2](*self._inputs(indices))
+
     def _basis(
-        self, net: torch.nn.Sequential, indices: np.ndarray, dtype: torch.dtype = torch.float64
+        self, net: torch.nn.Module, indices: np.ndarray, dtype: torch.dtype = torch.float64
     ) -> torch.Tensor:
         """Hidden-layer outputs of pool ``indices`` plus a constant column."""
         with torch.no_grad():
-            h = net[:2](torch.from_numpy(self._x[indices])).to(dtype)
+            h = self._hidden(net, indices).to(dtype)
         return torch.cat([h, torch.ones(len(h), 1, dtype=dtype)], dim=1)
 
-    def fit(self) -> tuple[torch.nn.Sequential, float, float]:
+    def _train(self, net: torch.nn.Module, indices: np.ndarray, ys: np.ndarray) -> None:
+        """Full-batch Adam on the mean squared error of pool ``indices`` to targets ``ys``."""
+        inputs = self._inputs(indices)
+        yt = torch.from_numpy(ys.astype(np.float32))[:, None]
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
+        net.train()
+        for _ in range(self.epochs):
+            opt.zero_grad()
+            loss = torch.mean((net(*inputs) - yt) ** 2)
+            loss.backward()
+            opt.step()
+        net.eval()
+
+    def fit(self) -> tuple[torch.nn.Module, float, float]:
         """Train the network and the regression on all observations; the reward mean and std."""
         y = np.asarray(self.rewards, dtype=np.float64)
         y_mean, y_std = float(y.mean()), float(y.std())
@@ -248,14 +279,7 @@ class BO(Strategy):
         ys = (y - y_mean) / y_std
         idx = np.asarray(self.observed, dtype=np.int64)
         net = self._net()
-        xt = torch.from_numpy(self._x[idx])
-        yt = torch.from_numpy(ys.astype(np.float32))[:, None]
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
-        for _ in range(self.epochs):
-            opt.zero_grad()
-            loss = torch.mean((net(xt) - yt) ** 2)
-            loss.backward()
-            opt.step()
+        self._train(net, idx, ys)
         self.blr = BayesianLinearRegression(self.log_bounds).fit(self._basis(net, idx), ys)
         return net, y_mean, y_std
 

@@ -99,14 +99,14 @@ class RL(Strategy):
 
     name = "arch2vec-rl"
     needs_features = True
+    hyper_names = frozenset({"batch", "hidden", "lr", "gamma", "baseline_decay", "scaled_baseline"})
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
         super().__init__(problem, rng, **hyper)
-        known = {"batch", "hidden", "lr", "gamma", "baseline_decay", "scaled_baseline"}
-        unknown = set(hyper) - known
+        unknown = set(hyper) - self.hyper_names
         if unknown:
             raise ValueError(f"{self.name}: unknown hyper-parameter(s) {sorted(unknown)}")
-        if problem.features is None:
+        if self.needs_features and problem.features is None:
             raise ValueError(f"{self.name} needs features (embeddings) of the cells")
         self.batch = int(hyper.get("batch", 16))
         self.hidden = int(hyper.get("hidden", 128))
@@ -119,18 +119,12 @@ class RL(Strategy):
 
         torch.set_num_threads(1)
         self.candidates = np.asarray(problem.candidates, dtype=np.int64)
-        feats = np.asarray(problem.features)
-        pool = feats[self.candidates].astype(np.float64)
-        mu, sd = pool.mean(axis=0), pool.std(axis=0)
-        sd[sd < 1e-12] = 1.0
-        # candidate positions are rows of the standardised pool matrix
-        self._pool = torch.from_numpy(((pool - mu) / sd).astype(np.float32))
-        del pool
-        self._sq = (self._pool * self._pool).sum(dim=1)  # +inf once visited
-        self.dim = self._pool.shape[1]
+        feats = self._features()
         self.visited = np.zeros(len(feats), dtype=bool)
         self._position = np.full(len(feats), -1, dtype=np.int64)
         self._position[self.candidates] = np.arange(len(self.candidates))
+        self._set_pool(feats[self.candidates])
+        del feats
 
         self.generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         self.controller = Controller(self.dim, self.hidden)
@@ -139,6 +133,27 @@ class RL(Strategy):
         self.baseline: float | None = None
         self._actions = torch.empty(0, self.dim)
         self._episode = np.empty(0, dtype=np.int64)
+
+    def _features(self) -> np.ndarray:
+        """``(num_cells, d)`` features of every cell by pool index: the problem's embeddings.
+
+        A subclass that learns its own representation (:mod:`arch2vec.search.supervised`)
+        overrides this and may replace the space later with :meth:`_set_pool`.
+        """
+        return np.asarray(self.problem.features)
+
+    def _set_pool(self, pool: np.ndarray) -> None:
+        """Make ``pool`` (one row per candidate, in candidate order) the action space: its dims
+        standardised over the candidates; visited candidates stay out of reach."""
+        pool = np.asarray(pool, dtype=np.float64)
+        mu, sd = pool.mean(axis=0), pool.std(axis=0)
+        sd[sd < 1e-12] = 1.0
+        # candidate positions are rows of the standardised pool matrix
+        self._pool = torch.from_numpy(((pool - mu) / sd).astype(np.float32))
+        del pool
+        self._sq = (self._pool * self._pool).sum(dim=1)  # +inf once visited
+        self._sq[torch.from_numpy(self.visited[self.candidates])] = math.inf
+        self.dim = self._pool.shape[1]
 
     def _mark(self, indices: np.ndarray) -> None:
         indices = np.asarray(indices, dtype=np.int64)
