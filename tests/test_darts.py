@@ -5,6 +5,7 @@ from arch2vec.spaces.cells import Cells
 from arch2vec.spaces.darts import (
     GENOTYPE_OPS,
     NODE_TYPES,
+    PAPER_RULES,
     SPACE_SIZE,
     VALIDITY_RULES,
     DartsSpace,
@@ -13,6 +14,7 @@ from arch2vec.spaces.darts import (
     format_genotype,
     genotypes_to_cells,
     hash_genotypes,
+    paper_validity_checks,
     parse_genotype,
     sample_genotypes,
     validity_checks,
@@ -131,10 +133,40 @@ def test_is_valid_rejects_each_rule(rule):
     assert not checks[VALIDITY_RULES.index(rule)]
     assert checks.sum() == len(VALIDITY_RULES) - 1
     space = DartsSpace()
-    assert not space.is_valid(cells)[0]
-    assert space.hash(cells)[0] == ""
+    # the space's validity is the paper's looser check; only "roles" breaks it too
+    paper_ok = rule != "roles"
+    assert space.is_valid(cells)[0] == paper_ok
+    assert (space.hash(cells)[0] == "") == (not paper_ok)
     with pytest.raises(ValueError, match=f"cell 0 .*fails {rule}"):
         space.to_native(cells)
+
+
+def _violate_paper(rule: str) -> Cells:
+    cells = genotypes_to_cells(parse_genotype(SMALL))
+    adj, ops = cells.adjacency.copy(), cells.ops.copy()
+    if rule == "node_types":
+        ops[0, 1] = NODE_TYPES.index("c_{k-2}")
+    elif rule == "op_types":
+        ops[0, 5] = NODE_TYPES.index("c_{k}")
+    else:
+        j = int(rule[4])
+        adj[0, :, 2 + 2 * j] = 0  # op node 2 + 2j reads nothing
+    return Cells(adj, ops, "darts")
+
+
+@pytest.mark.parametrize("rule", PAPER_RULES)
+def test_paper_validity_rejects_each_check(rule):
+    cells = _violate_paper(rule)
+    checks = paper_validity_checks(cells)[0]
+    assert not checks[PAPER_RULES.index(rule)] and checks.sum() == len(PAPER_RULES) - 1
+    assert not DartsSpace().is_valid(cells)[0] and DartsSpace().hash(cells)[0] == ""
+
+
+def test_paper_valid_non_genotype_cells_get_a_graph_hash():
+    cells = _violate("one_input")
+    space = DartsSpace()
+    h = space.hash(cells)[0]
+    assert len(h) == 32 and h != space.hash(genotypes_to_cells(parse_genotype(SMALL)))[0]
 
 
 def test_is_valid_wrong_node_count():

@@ -572,7 +572,7 @@ def _add_model_commands(commands) -> None:
     pre.add_argument(
         "--epochs",
         type=_positive,
-        help="(default: 4 nb101, 10 nb201, 12 darts; three times that for gae/vgae, "
+        help="(default: 4 nb101, 10 nb201, 24 darts; three times that for gae/vgae, "
         "whose epochs cost about a third)",
     )
     pre.add_argument(

@@ -25,12 +25,13 @@ of ``i``'s op nodes; every op node feeds ``c_k``. :func:`genotypes_to_cells` and
 :func:`cells_to_genotypes` convert by node position, so genotype -> DAG -> genotype is the
 identity (the DAG keeps pair order; canonicalise first to get one DAG per cell).
 
-**Validity** (:func:`validity_checks`, :data:`VALIDITY_RULES`). The text of the paper's Appendix B
-could not be retrieved here. The six rules below are our own; they follow the intent of
-``is_valid_darts`` in the authors' public code (``AIoT-MLSys-Lab/arch2vec``, ``utils/utils.py``:
-fixed node types at 0, 1 and 10, legal op types in between, an in-edge from a legal earlier node
-for every op node of each intermediate node) and tighten it so that a DAG is valid exactly when
-it is the image of a genotype of the space -- so every valid DAG decodes to a legal genotype:
+**Validity.** :meth:`DartsSpace.is_valid` applies the paper's six checks of a decoded cell
+(:func:`paper_validity_checks`, :data:`PAPER_RULES`, following the authors' public
+``is_valid_darts``): the node types of ``c_{k-2}``, ``c_{k-1}`` and ``c_k``, an operation on every
+op node, and for each intermediate node an in-edge from an earlier node into both of its op
+nodes. The stricter **genotype rules** (:func:`validity_checks`, :data:`VALIDITY_RULES`) hold
+exactly when the DAG is the image of one genotype; they guard conversion back to a genotype.
+They tighten the paper's checks so that every DAG passing them decodes to a legal genotype:
 
 1. ``roles``: node 0 is ``c_{k-2}``, node 1 is ``c_{k-1}``, node 10 is ``c_k``;
 2. ``op_types``: nodes 2..9 each carry one of the seven genotype ops (not ``zero``, not a ``c``);
@@ -74,6 +75,7 @@ import numpy as np
 from arch2vec import io
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells
+from arch2vec.spaces.hashing import wl_hash
 
 GENOTYPE_OPS = (
     "max_pool_3x3",
@@ -258,8 +260,33 @@ def validity_checks(cells: Cells) -> np.ndarray:
 
 
 def is_valid_cells(cells: Cells) -> np.ndarray:
-    """``(B,)`` bool: all six validity rules hold."""
+    """``(B,)`` bool: all six genotype rules hold (the DAG is the image of a genotype)."""
     return validity_checks(cells).all(axis=1)
+
+
+PAPER_RULES = ("node_types", "op_types", "step0_input", "step1_input", "step2_input", "step3_input")
+
+
+def paper_validity_checks(cells: Cells) -> np.ndarray:
+    """``(B, 6)`` bool: the paper's six validity checks of a decoded DARTS cell.
+
+    As the arch2vec paper (Appendix B) and its reference code judge decoded cells: (1) nodes 0
+    and 1 are ``c_{k-2}`` and ``c_{k-1}`` and node 10 is ``c_k``; (2) nodes 2..9 carry an
+    operation (``zero`` included); (3)-(6) for each intermediate node ``j``, both of its op nodes
+    ``2 + 2j`` and ``3 + 2j`` have at least one in-edge from a node before them (``c_{k-2}``,
+    ``c_{k-1}`` or an op node of an earlier intermediate node). Looser than
+    :func:`validity_checks`: a DAG can pass these and still not be one genotype.
+    """
+    out = np.zeros((len(cells), len(PAPER_RULES)), dtype=bool)
+    if cells.num_nodes != NUM_NODES:
+        return out
+    a, t = cells.adjacency, cells.ops
+    out[:, 0] = (t[:, 0] == INPUT_K2) & (t[:, 1] == INPUT_K1) & (t[:, OUTPUT] == OUTPUT)
+    out[:, 1] = ((t[:, 2:10] >= ZERO) & (t[:, 2:10] < OUTPUT)).all(axis=1)
+    for j in range(NUM_STEPS):
+        first = 2 + 2 * j
+        out[:, 2 + j] = a[:, :first, first : first + 2].any(axis=1).all(axis=1)
+    return out
 
 
 def cells_to_genotypes(cells: Cells) -> np.ndarray:
@@ -385,15 +412,22 @@ class DartsSpace(SearchSpace):
         return self._genotypes
 
     def is_valid(self, cells: Cells) -> np.ndarray:
-        return is_valid_cells(cells)
+        """The paper's six checks (:func:`paper_validity_checks`)."""
+        return paper_validity_checks(cells).all(axis=1)
 
     def hash(self, cells: Cells) -> np.ndarray:
-        valid = self.is_valid(cells)
+        """Canonical-genotype MD5 for cells that are genotypes; the graph hash of the DAG for
+        cells the paper counts as valid that are not one genotype; ``''`` for invalid cells."""
         out = np.full(len(cells), "", dtype="<U32")
-        if valid.all():
+        genotype = is_valid_cells(cells)
+        if genotype.all():
             out[:] = hash_genotypes(cells_to_genotypes(cells))
-        elif valid.any():
-            out[valid] = hash_genotypes(cells_to_genotypes(cells[np.flatnonzero(valid)]))
+            return out
+        if genotype.any():
+            out[genotype] = hash_genotypes(cells_to_genotypes(cells[np.flatnonzero(genotype)]))
+        other = self.is_valid(cells) & ~genotype
+        if other.any():
+            out[other] = wl_hash(cells.adjacency[other], cells.ops[other])
         return out
 
     def to_native(self, cells: Cells) -> list[str]:
