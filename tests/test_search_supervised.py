@@ -84,8 +84,9 @@ def test_supervised_bo_toy_beats_random_deterministic(nb201):
     target = 4321
     bench = toy(nb201, target)
     trace, strategy = search(SupervisedBO, nb201, bench, seed=0, budget=100, **BO_FAST)
-    check_trace(trace, 100)  # 16 random + 21 batches of 4, the last one cut to 0
-    assert trace.best_reward[-1] >= 100.0 - math.sqrt(2.0) - 1e-9  # random: 14.8 %
+    check_trace(trace, 100)  # 16 random + 21 batches of 4
+    assert target in trace.index  # random search: 0.64 %; seeds 0-7 found it by query 43
+    assert trace.best_reward[-1] == 100.0
     assert math.isfinite(strategy.blr.alpha) and math.isfinite(strategy.blr.beta)
     # proposals depend only on the past: a shorter run of the same seed is a prefix
     again, _ = search(SupervisedBO, nb201, bench, seed=0, budget=30, **BO_FAST)
