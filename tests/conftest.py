@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+
+# Tests run many tiny models: one thread avoids OpenMP spin-waiting when the machine is busy.
+torch.set_num_threads(1)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
