@@ -170,7 +170,37 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from arch2vec.analysis.reproduce import table1, table3
+    from arch2vec.analysis.reproduce import (
+        TABLE2_STRATEGIES,
+        TABLE3_STRATEGIES,
+        table1,
+        table2,
+        table3,
+    )
+
+    if args.table == "table2":
+        if not args.file:
+            raise ValueError(
+                "table2 needs NAS-Bench-101 data: --file FOLDER (the 30,001-cell "
+                "subsets) or --file nasbench_only108.tfrecord"
+            )
+        bench = "nb101" if str(args.file).endswith(".tfrecord") else "nb101-30k"
+        out = args.out if args.out != "runs/table1" else "runs/table2"
+        strategies = args.strategies or list(TABLE2_STRATEGIES)
+        table2(
+            out,
+            args.file,
+            benchmark=bench,
+            embeddings=args.embeddings,
+            strategies=strategies,
+            runs=args.runs,
+            workers=args.workers,
+            seed=args.seed,
+            data_dir=args.data_dir,
+            log=lambda msg: print(msg, file=sys.stderr),
+        )
+        print((Path(out) / "table2.md").read_text(), end="")
+        return 0
 
     if args.table == "table3":
         if not args.file:
@@ -183,7 +213,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             out,
             args.file,
             embeddings=args.embeddings,
-            strategies=args.strategies,
+            strategies=args.strategies or list(TABLE3_STRATEGIES),
             datasets=args.datasets,
             runs=args.runs,
             workers=args.workers,
@@ -557,7 +587,6 @@ def _add_bench_commands(commands) -> None:
 
 
 def _add_model_commands(commands) -> None:
-    from arch2vec.analysis.reproduce import TABLE3_STRATEGIES
     from arch2vec.models.vgae import MODELS
     from arch2vec.search.runner import STRATEGIES
 
@@ -635,9 +664,10 @@ def _add_model_commands(commands) -> None:
         description="table1: pre-train and evaluate each model on each space and write "
         "OUT/table1.md with the paper's numbers beside ours. table3: the NB-201 search "
         "comparison with the paper's protocol and budgets (needs --file, the merged NB-201 "
-        "table), OUT/table3.md. Killed runs resume.",
+        "table), OUT/table3.md. table2: NAS-Bench-101 search with the paper's 1e6 s budget on "
+        "--file (the 30,001-cell subsets folder, or the official TFRecord). Killed runs resume.",
     )
-    rp.add_argument("table", choices=["table1", "table3"])
+    rp.add_argument("table", choices=["table1", "table2", "table3"])
     rp.add_argument(
         "--spaces", nargs="+", default=["nb101", "nb201", "darts"], choices=sorted(spaces.SPACES)
     )
@@ -649,18 +679,22 @@ def _add_model_commands(commands) -> None:
     rp.add_argument(
         "--out", default="runs/table1", metavar="DIR", help="(default: runs/table1 or runs/table3)"
     )
-    rp.add_argument("--file", metavar="CSV", help="table3: the merged NB-201 table")
+    rp.add_argument(
+        "--file",
+        metavar="F",
+        help="table3: the merged NB-201 table (CSV); "
+        "table2: the NB-101 subsets folder or the official TFRecord",
+    )
     rp.add_argument(
         "--embeddings",
         metavar="RUN_DIR",
-        help="table3: NB-201 pre-training run (default: train one into OUT)",
+        help="table2/table3: pre-training run of the space (default: train one into OUT)",
     )
     rp.add_argument(
         "--strategies",
         nargs="+",
-        default=list(TABLE3_STRATEGIES),
         choices=list(STRATEGIES),
-        help="table3 strategies",
+        help="table2/table3 strategies (default: the paper's)",
     )
     rp.add_argument(
         "--datasets",
@@ -668,8 +702,10 @@ def _add_model_commands(commands) -> None:
         default=["cifar10", "cifar100", "imagenet16-120"],
         help="table3 datasets",
     )
-    rp.add_argument("--runs", type=_positive, default=500, help="table3 runs (default: 500)")
-    rp.add_argument("--workers", type=_positive, help="table3 processes (default: one per core)")
+    rp.add_argument("--runs", type=_positive, default=500, help="table2/table3 runs (default: 500)")
+    rp.add_argument(
+        "--workers", type=_positive, help="table2/table3 processes (default: one per core)"
+    )
     rp.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
     rp.set_defaults(func=cmd_reproduce)
 
