@@ -46,8 +46,15 @@ class Strategy(ABC):
 
     name: str = "strategy"
     needs_features: bool = False
+    hyper_names: frozenset[str] | None = None  # accepted hyper-parameters (None: not checked)
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
+        if self.hyper_names is not None:
+            unknown = set(hyper) - self.hyper_names
+            if unknown:
+                raise ValueError(f"{self.name}: unknown hyper-parameter(s) {sorted(unknown)}")
+        if self.needs_features and problem.features is None:
+            raise ValueError(f"{self.name} needs features (embeddings) of the cells")
         self.problem = problem
         self.rng = rng
         self.hyper = hyper

@@ -186,11 +186,6 @@ class BO(Strategy):
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
         super().__init__(problem, rng, **hyper)
-        unknown = set(hyper) - self.hyper_names
-        if unknown:
-            raise ValueError(f"{self.name}: unknown hyper-parameter(s) {sorted(unknown)}")
-        if self.needs_features and problem.features is None:
-            raise ValueError(f"{self.name} needs features (embeddings) of the cells")
         self.init = int(hyper.get("init", 16))
         self.top_k = int(hyper.get("top_k", 1))
         self.epochs = int(hyper.get("epochs", 100))

@@ -185,6 +185,22 @@ def first_new(
     return -1, indices
 
 
+def record_proposal(strategy: Strategy, index: int, codes: np.ndarray | None) -> np.ndarray:
+    """Mark ``index`` (with its ``codes``) proposed by a discrete strategy and return it as an
+    ``ask`` answer; ``index < 0`` (no new cell found) falls back to a random unvisited candidate,
+    and to an empty answer when none is left. The strategy keeps ``visited``, ``codes`` and
+    ``encoding``."""
+    if index < 0:
+        found = sample_unvisited(strategy.problem, strategy.rng, strategy.visited, 1)
+        if len(found) == 0:
+            return found
+        index = int(found[0])
+        codes = strategy.encoding.codes_of([index], strategy.rng)[0]
+    strategy.visited.add(index)
+    strategy.codes[index] = codes
+    return np.array([index], dtype=np.int64)
+
+
 class RegularizedEvolution(Strategy):
     """Aging evolution over the discrete encoding (see the module docstring)."""
 
@@ -228,15 +244,7 @@ class RegularizedEvolution(Strategy):
                 if row >= 0:
                     index, codes = int(indices[row]), mutants[row]
                     break
-        if index < 0:
-            found = sample_unvisited(self.problem, self.rng, self.visited, 1)
-            if len(found) == 0:
-                return found
-            index = int(found[0])
-            codes = self.encoding.codes_of([index], self.rng)[0]
-        self.visited.add(index)
-        self.codes[index] = codes
-        return np.array([index], dtype=np.int64)
+        return record_proposal(self, index, codes)
 
     def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
         for index, reward in zip(

@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from arch2vec.search.base import SearchProblem, Strategy
-from arch2vec.search.evolution import LOOKUP_CHUNK, CellEncoding, first_new
-from arch2vec.search.random import sample_unvisited
+from arch2vec.search.evolution import LOOKUP_CHUNK, CellEncoding, first_new, record_proposal
 
 
 class Reinforce(Strategy):
@@ -93,15 +92,7 @@ class Reinforce(Strategy):
             if row >= 0:
                 index, codes = int(indices[row]), samples[row]
                 break
-        if index < 0:
-            found = sample_unvisited(self.problem, self.rng, self.visited, 1)
-            if len(found) == 0:
-                return found
-            index = int(found[0])
-            codes = self.encoding.codes_of([index], self.rng)[0]
-        self.visited.add(index)
-        self.codes[index] = codes
-        return np.array([index], dtype=np.int64)
+        return record_proposal(self, index, codes)
 
     def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
         for index, reward in zip(

@@ -103,11 +103,6 @@ class RL(Strategy):
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
         super().__init__(problem, rng, **hyper)
-        unknown = set(hyper) - self.hyper_names
-        if unknown:
-            raise ValueError(f"{self.name}: unknown hyper-parameter(s) {sorted(unknown)}")
-        if self.needs_features and problem.features is None:
-            raise ValueError(f"{self.name} needs features (embeddings) of the cells")
         self.batch = int(hyper.get("batch", 16))
         self.hidden = int(hyper.get("hidden", 128))
         self.lr = float(hyper.get("lr", 1e-2))
