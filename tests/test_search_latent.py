@@ -183,15 +183,20 @@ def test_discounted_returns():
     assert discounted_returns(np.array([0.2, 0.4]), 0.0).tolist() == [0.2, 0.4]
 
 
-def test_rl_nearest_unvisited_matches_brute_force():
+@pytest.mark.parametrize("standardise", [False, True])
+def test_rl_nearest_unvisited_matches_brute_force(standardise):
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(500, 16)) * 3 + 1
     cand = np.arange(1, 500, 2)
-    strategy = RL(SearchProblem(None, None, cand, feats), np.random.default_rng(0))
+    strategy = RL(
+        SearchProblem(None, None, cand, feats), np.random.default_rng(0), standardise=standardise
+    )
     strategy._mark(cand[:40])
     actions = torch.from_numpy(rng.normal(size=(16, 16)).astype(np.float32))
     got = strategy.nearest_unvisited(actions)
-    pool = (feats[cand] - feats[cand].mean(0)) / feats[cand].std(0)
+    pool = feats[cand]
+    if standardise:
+        pool = (pool - pool.mean(0)) / pool.std(0)
     free = list(range(40, len(cand)))
     for t, a in enumerate(actions.numpy()):
         d = np.linalg.norm(pool[free] - a, axis=1)

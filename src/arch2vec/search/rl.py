@@ -13,9 +13,10 @@ The strategy of Yan et al. 2020 (§3.3, Appendix A), written from the paper's de
 
 Deliberate deviations from the paper and its reference code:
 
-- The embedding dims are standardised over the candidate pool (zero mean, unit variance per dim;
-  a constant dim is only centred) before anything else, so the identity covariance means the same
-  amount of exploration for embeddings of any scale. The paper uses the raw embedding.
+- ``standardise=True`` standardises the embedding dims over the candidate pool first; the default
+  is the paper's raw embedding, measured better on NB-201 CIFAR-10 (Table 3 protocol, 50 runs:
+  91.24 validation / 94.03 test raw vs 90.96 / 93.67 standardised; random search 91.02 /
+  93.78). ``sigma`` scales the policy's (identity) covariance; the paper's is 1.
 - The discounted returns are computed (the reference code dropped them and used the rewards).
 - The baseline of the return ``G_t`` is the return that steps t..T-1 would earn if each earned
   the baseline reward ``b`` (``sum_k gamma^(k-t) b``), so return and baseline have the same
@@ -99,7 +100,18 @@ class RL(Strategy):
 
     name = "arch2vec-rl"
     needs_features = True
-    hyper_names = frozenset({"batch", "hidden", "lr", "gamma", "baseline_decay", "scaled_baseline"})
+    hyper_names = frozenset(
+        {
+            "batch",
+            "hidden",
+            "lr",
+            "gamma",
+            "baseline_decay",
+            "scaled_baseline",
+            "sigma",
+            "standardise",
+        }
+    )
 
     def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
         super().__init__(problem, rng, **hyper)
@@ -109,6 +121,8 @@ class RL(Strategy):
         self.gamma = float(hyper.get("gamma", 0.8))
         self.baseline_decay = float(hyper.get("baseline_decay", 0.95))
         self.scaled_baseline = bool(hyper.get("scaled_baseline", True))
+        self.sigma = float(hyper.get("sigma", 1.0))
+        self.standardise = bool(hyper.get("standardise", False))
         if self.batch < 1:
             raise ValueError(f"{self.name}: batch must be >= 1")
 
@@ -143,6 +157,8 @@ class RL(Strategy):
         pool = np.asarray(pool, dtype=np.float64)
         mu, sd = pool.mean(axis=0), pool.std(axis=0)
         sd[sd < 1e-12] = 1.0
+        if not self.standardise:
+            mu, sd = np.zeros_like(mu), np.ones_like(sd)
         # candidate positions are rows of the standardised pool matrix
         self._pool = torch.from_numpy(((pool - mu) / sd).astype(np.float32))
         del pool
@@ -176,7 +192,7 @@ class RL(Strategy):
         with torch.no_grad():
             for t in range(self.batch):
                 mean, state = self.controller(x, state)
-                a = mean[0] + torch.randn(self.dim, generator=self.generator)
+                a = mean[0] + self.sigma * torch.randn(self.dim, generator=self.generator)
                 actions[t] = a
                 x = a.view(1, 1, -1)
         return actions
@@ -193,8 +209,10 @@ class RL(Strategy):
         """``log pi(a_t)`` of an episode's actions under the current controller (with grad)."""
         inputs = torch.cat([torch.zeros(1, self.dim), actions[:-1]], dim=0)[None]
         mean, _ = self.controller(inputs)
-        diff = actions - mean
-        return -0.5 * (diff * diff).sum(dim=1) - 0.5 * self.dim * math.log(2.0 * math.pi)
+        diff = (actions - mean) / self.sigma
+        return -0.5 * (diff * diff).sum(dim=1) - self.dim * math.log(
+            self.sigma * math.sqrt(2 * math.pi)
+        )
 
     def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
         indices = np.asarray(indices, dtype=np.int64)

@@ -235,6 +235,7 @@ class SupervisedRL(RL):
         self.graphs = CellGraphs(problem, self.name)
         self.observed: list[int] = []
         self.rewards: list[float] = []
+        hyper.setdefault("standardise", True)  # a GIN regressor's outputs have no fixed scale
         super().__init__(problem, rng, **hyper)
 
     def _features(self) -> np.ndarray:
