@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+
+from arch2vec.search.base import Strategy
 
 # Tests run many tiny models: one thread avoids OpenMP spin-waiting when the machine is busy.
 torch.set_num_threads(1)
@@ -35,3 +38,24 @@ def nb101_space(tmp_path_factory):
     space = NB101Space(data_dir=tmp_path_factory.mktemp("nb101"))
     space.build()
     return space
+
+
+class Checked(Strategy):
+    """Wraps a search strategy: every ask() must hold distinct, unvisited candidates."""
+
+    def __init__(self, inner: Strategy) -> None:
+        super().__init__(inner.problem, inner.rng)
+        self.inner = inner
+        self.asked: set[int] = set()
+        self.candidates = set(inner.problem.candidates.tolist())
+
+    def ask(self) -> np.ndarray:
+        got = np.asarray(self.inner.ask()).tolist()
+        assert len(set(got)) == len(got), "ask() repeated a cell"
+        assert not self.asked & set(got), "ask() proposed a visited cell"
+        assert set(got) <= self.candidates, "ask() proposed a non-candidate"
+        self.asked |= set(got)
+        return np.asarray(got, dtype=np.int64)
+
+    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+        self.inner.tell(indices, rewards)

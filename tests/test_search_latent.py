@@ -12,10 +12,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import Checked
 
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
-from arch2vec.search.base import SearchProblem, Strategy, run
+from arch2vec.search.base import SearchProblem, run
 from arch2vec.search.bo import BO, BayesianLinearRegression, expected_improvement
 from arch2vec.search.rl import RL, discounted_returns
 
@@ -32,28 +33,6 @@ def nb201():
 def toy(features: np.ndarray, target: int) -> Benchmark:
     reward = 100.0 - np.linalg.norm(features - features[target], axis=1)
     return Benchmark("toy", "nb201", "toy", reward, reward, reward, np.ones(NUM))
-
-
-class Checked(Strategy):
-    """Wraps a strategy: every ask() must hold distinct, unvisited candidates."""
-
-    def __init__(self, inner: Strategy) -> None:
-        super().__init__(inner.problem, inner.rng)
-        self.inner = inner
-        self.asked: set[int] = set()
-        self.candidates = set(inner.problem.candidates.tolist())
-
-    def ask(self) -> np.ndarray:
-        out = np.asarray(self.inner.ask())
-        got = out.tolist()
-        assert len(set(got)) == len(got), "ask() repeated a cell"
-        assert not self.asked & set(got), "ask() proposed a visited cell"
-        assert set(got) <= self.candidates, "ask() proposed a non-candidate"
-        self.asked |= set(got)
-        return out
-
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
-        self.inner.tell(indices, rewards)
 
 
 def search(cls, nb201, target, seed, budget, **hyper):

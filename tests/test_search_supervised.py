@@ -13,11 +13,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import Checked
 
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.models.vgae import cell_tensors
-from arch2vec.search.base import SearchProblem, Strategy, run
+from arch2vec.search.base import SearchProblem, run
 from arch2vec.search.runner import strategy_class
 from arch2vec.search.supervised import GINRegressor, SupervisedBO, SupervisedRL
 
@@ -38,27 +39,6 @@ def toy(nb201, target: int) -> Benchmark:
     feats = nb201[2]
     reward = 100.0 - np.linalg.norm(feats - feats[target], axis=1)
     return Benchmark("toy", "nb201", "toy", reward, reward, reward, np.ones(NUM))
-
-
-class Checked(Strategy):
-    """Wraps a strategy: every ask() must hold distinct, unvisited candidates."""
-
-    def __init__(self, inner: Strategy) -> None:
-        super().__init__(inner.problem, inner.rng)
-        self.inner = inner
-        self.asked: set[int] = set()
-        self.candidates = set(inner.problem.candidates.tolist())
-
-    def ask(self) -> np.ndarray:
-        got = np.asarray(self.inner.ask()).tolist()
-        assert len(set(got)) == len(got), "ask() repeated a cell"
-        assert not self.asked & set(got), "ask() proposed a visited cell"
-        assert set(got) <= self.candidates, "ask() proposed a non-candidate"
-        self.asked |= set(got)
-        return np.asarray(got, dtype=np.int64)
-
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
-        self.inner.tell(indices, rewards)
 
 
 def search(cls, nb201, bench, seed, budget, candidates=None, **hyper):
