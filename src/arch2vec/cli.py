@@ -18,8 +18,14 @@ from arch2vec.spaces.cells import PAD
 EXPORT_CHUNK = 20_000
 
 
-def _space(args: argparse.Namespace) -> spaces.SearchSpace:
-    return spaces.get(args.space, data_dir=args.data_dir, samples=args.samples, seed=args.seed)
+def _space(args: argparse.Namespace, rebuild: bool = False) -> spaces.SearchSpace:
+    """The space of ``args``, its cache built (with a word on stderr) if missing."""
+    space = spaces.get(args.space, data_dir=args.data_dir, samples=args.samples, seed=args.seed)
+    if hasattr(space, "build"):
+        if space.name == "nb101" and (rebuild or not space.cache_path.is_file()):
+            print("enumerating NAS-Bench-101 (one-time; about 15 s on 2 cores)...", file=sys.stderr)
+        space.build(rebuild=rebuild, log=lambda msg: print(msg, file=sys.stderr))
+    return space
 
 
 def _print_info(info: dict[str, Any], as_json: bool) -> None:
@@ -37,12 +43,8 @@ def _print_info(info: dict[str, Any], as_json: bool) -> None:
 
 
 def cmd_space_build(args: argparse.Namespace) -> int:
-    space = _space(args)
     start = time.perf_counter()
-    if hasattr(space, "build"):
-        if space.name == "nb101" and (args.rebuild or not space.cache_path.is_file()):
-            print("enumerating NAS-Bench-101 (one-time; about 15 s on 2 cores)...", file=sys.stderr)
-        space.build(rebuild=args.rebuild, log=lambda msg: print(msg, file=sys.stderr))
+    space = _space(args, rebuild=args.rebuild)
     info = space.info()
     info["seconds"] = round(time.perf_counter() - start, 2)
     if hasattr(space, "cache_path"):
