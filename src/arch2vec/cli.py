@@ -154,19 +154,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from arch2vec.models.train import embed_cells, load_run
+    from arch2vec.models.train import read_config, save_embeddings
 
-    config, space, model = load_run(args.run_dir)
-    cells = space.all()
-    emb = embed_cells(model, cells, len(space.ops))
-    out = Path(args.out) if args.out else Path(args.run_dir) / "embeddings.npz"
-    meta = {"space": space.name, "run_dir": str(args.run_dir), "arch2vec": __version__}
-    io.save_arrays(
-        out, meta, embeddings=emb, index=np.arange(len(cells)), hash=space.hashes().astype("S32")
-    )
+    space = read_config(args.run_dir).space
+    out, emb = save_embeddings(args.run_dir, args.out)
     print(
-        f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings of {space.name} to {out}",
-        file=sys.stderr,
+        f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings of {space} to {out}", file=sys.stderr
     )
     return 0
 

@@ -9,7 +9,7 @@ from typing import Any
 from arch2vec import io
 from arch2vec.analysis.paper import TABLE1
 from arch2vec.models.metrics import evaluate
-from arch2vec.models.train import CHECKPOINT, PretrainConfig, load_checkpoint, pretrain
+from arch2vec.models.train import PretrainConfig, ensure_pretrained
 
 TABLE1_METRICS = ("reconstruction_accuracy", "validity", "uniqueness")
 NAMES = {"arch2vec": "arch2vec", "gae": "GAE", "vgae": "VGAE"}
@@ -34,12 +34,7 @@ def table1(
         for model in models:
             config = PretrainConfig(space=space, model=model, seed=seed, **(overrides or {}))
             run_dir = out_dir / f"{space}-{model}"
-            done = (run_dir / CHECKPOINT).is_file() and load_checkpoint(run_dir)[
-                "epoch"
-            ] >= config.epochs
-            if not done:
-                log(f"pre-training {model} on {space} ({config.epochs} epochs) -> {run_dir}")
-                pretrain(config, run_dir, resume=True, progress=progress)
+            ensure_pretrained(config, run_dir, progress, log)
             result = evaluate(run_dir, samples=samples, seed=seed)
             io.atomic_write_json(run_dir / "evaluation.json", result)
             rows.append(result)
@@ -104,14 +99,9 @@ def table3(
 
     out_dir = Path(out_dir)
     if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
-        embeddings = out_dir / "pretrain-nb201"
-        config = PretrainConfig(space="nb201", seed=seed)
-        if (
-            not (Path(embeddings) / CHECKPOINT).is_file()
-            or load_checkpoint(Path(embeddings))["epoch"] < config.epochs
-        ):
-            log(f"pre-training arch2vec on nb201 -> {embeddings}")
-            pretrain(config, embeddings, resume=True, progress=progress)
+        embeddings = ensure_pretrained(
+            PretrainConfig(space="nb201", seed=seed), out_dir / "pretrain-nb201", progress, log
+        )
     rows = []
     for dataset in datasets:
         for strategy in strategies:
@@ -261,14 +251,12 @@ def table2(
 
     out_dir = Path(out_dir)
     if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
-        embeddings = out_dir / "pretrain-nb101"
-        config = PretrainConfig(space="nb101", seed=seed, data_dir=data_dir)
-        done = (Path(embeddings) / CHECKPOINT).is_file() and load_checkpoint(Path(embeddings))[
-            "epoch"
-        ] >= config.epochs
-        if not done:
-            log(f"pre-training arch2vec on nb101 -> {embeddings}")
-            pretrain(config, embeddings, resume=True, progress=progress)
+        embeddings = ensure_pretrained(
+            PretrainConfig(space="nb101", seed=seed, data_dir=data_dir),
+            out_dir / "pretrain-nb101",
+            progress,
+            log,
+        )
     rows = []
     for strategy in strategies:
         config = ExperimentConfig(

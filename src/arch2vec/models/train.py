@@ -281,3 +281,33 @@ def embed_cells(model: GraphAutoencoder, cells: Cells, num_ops: int) -> np.ndarr
     data = cell_tensors(cells, num_ops)
     mu, _ = encode(model, data)
     return pool_nodes(mu, data["ops"]).numpy().astype(np.float32)
+
+
+def ensure_pretrained(
+    config: PretrainConfig,
+    run_dir: str | Path,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Train ``config`` into ``run_dir`` unless its checkpoint already has ``config.epochs``
+    epochs; a killed or shorter run is resumed. Returns ``run_dir``."""
+    run_dir = Path(run_dir)
+    if (run_dir / CHECKPOINT).is_file() and load_checkpoint(run_dir)["epoch"] >= config.epochs:
+        return run_dir
+    if log is not None:
+        log(f"pre-training {config.model} on {config.space} ({config.epochs} epochs) -> {run_dir}")
+    pretrain(config, run_dir, resume=True, progress=progress)
+    return run_dir
+
+
+def save_embeddings(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path, np.ndarray]:
+    """Embed every cell of the run's space and save ``embeddings``, ``index`` and ``hash`` to
+    ``out`` (default ``run_dir/embeddings.npz``); returns the path and the embeddings."""
+    _, space, model = load_run(run_dir)
+    emb = embed_cells(model, space.all(), len(space.ops))
+    out = Path(out) if out else Path(run_dir) / "embeddings.npz"
+    meta = {"space": space.name, "run_dir": str(run_dir), "arch2vec": __version__}
+    io.save_arrays(
+        out, meta, embeddings=emb, index=np.arange(len(emb)), hash=space.hashes().astype("S32")
+    )
+    return out, emb

@@ -80,20 +80,12 @@ def load_embeddings(path: str | Path, space: spaces.SearchSpace) -> np.ndarray:
     if not npz.is_file():
         if not path.is_dir():
             raise ValueError(f"{path}: no such embeddings file or run directory")
-        from arch2vec.models.train import embed_cells, load_run
+        from arch2vec.models.train import read_config, save_embeddings
 
-        _, run_space, model = load_run(path)
-        if run_space.name != space.name:
-            raise ValueError(f"{path}: embeddings of {run_space.name}, not {space.name}")
-        emb = embed_cells(model, run_space.all(), len(run_space.ops))
-        io.save_arrays(
-            npz,
-            {"space": space.name, "arch2vec": __version__},
-            embeddings=emb,
-            index=np.arange(len(emb)),
-            hash=space.hashes().astype("S32"),
-        )
-        return emb
+        run_space = read_config(path).space
+        if run_space != space.name:
+            raise ValueError(f"{path}: embeddings of {run_space}, not {space.name}")
+        return save_embeddings(path, npz)[1]
     meta, arrays = io.load_arrays(npz)
     if meta.get("space") != space.name or len(arrays["embeddings"]) != len(space.all()):
         raise ValueError(f"{npz}: embeddings of {meta.get('space')}, not of the {space.name} pool")
