@@ -17,7 +17,7 @@ from conftest import Checked
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.search.base import SearchProblem, run
-from arch2vec.search.bo import BO, BayesianLinearRegression, expected_improvement
+from arch2vec.search.bo import BO, MLP, BayesianLinearRegression, expected_improvement
 from arch2vec.search.rl import RL, discounted_returns
 
 NUM = 15625
@@ -133,7 +133,7 @@ def test_marginal_likelihood():
     phi = rng.normal(size=(n, m))
     y = phi @ rng.normal(scale=alpha**-0.5, size=m) + rng.normal(scale=beta**-0.5, size=n)
     blr = BayesianLinearRegression()
-    blr.prepare(torch.from_numpy(phi), y)
+    blr.prepare(phi, y)
     # the closed form equals the Gaussian log density of y ~ N(0, Phi Phi^T / a + I / b)
     la, lb = math.log(1.5), math.log(10.0)
     cov = phi @ phi.T / 1.5 + np.eye(n) / 10.0
@@ -147,14 +147,59 @@ def test_marginal_likelihood():
         up = blr.log_evidence(la + step[0], lb + step[1])[0]
         down = blr.log_evidence(la - step[0], lb - step[1])[0]
         assert grad[i] == pytest.approx((up - down) / (2 * eps), rel=1e-5)
-    blr.fit(torch.from_numpy(phi), y)
+    blr.fit(phi, y)
     assert math.isfinite(blr.alpha) and math.isfinite(blr.beta)
     assert 0.5 < blr.alpha < 8 and 15 < blr.beta < 40  # near the generating values
-    mean, std = blr.predict(torch.from_numpy(phi[:5]))
+    mean, std = blr.predict(phi[:5])
     assert np.all(std > 0) and np.all(np.isfinite(mean))
     # an interpolating basis (n < m) keeps the hyper-parameters finite: at the bounds at most
-    small = BayesianLinearRegression().fit(torch.from_numpy(phi[:5]), y[:5])
+    small = BayesianLinearRegression().fit(phi[:5], y[:5])
     assert 0 < small.alpha < math.inf and 0 < small.beta <= math.exp(10) * (1 + 1e-9)
+
+
+def test_predict_equals_full_posterior():
+    """The rank-r projection gives the textbook predictive mean and variance."""
+    rng = np.random.default_rng(3)
+    phi = np.tanh(rng.normal(size=(40, 129)))  # fewer observations than basis functions
+    y = rng.normal(size=40)
+    blr = BayesianLinearRegression().fit(phi, y)
+    assert blr._v_r.shape[1] <= 40
+    a, b = blr.alpha, blr.beta
+    cov = np.linalg.inv(a * np.eye(129) + b * phi.T @ phi)
+    mean_w = b * cov @ phi.T @ y
+    new = np.tanh(rng.normal(size=(200, 129)))
+    want_var = np.einsum("ij,jk,ik->i", new, cov, new) + 1 / b
+    for dtype, tol in ((np.float64, 1e-9), (np.float32, 1e-4)):
+        mean, std = blr.predict(new.astype(dtype))
+        np.testing.assert_allclose(mean, new @ mean_w, rtol=tol, atol=tol)
+        np.testing.assert_allclose(std**2, want_var, rtol=tol * 10, atol=tol)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_mlp_trains_like_torch_adam(activation):
+    """The NumPy network's gradient and Adam steps follow PyTorch's on the same weights."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 16)), rng.normal(size=30)
+    mlp = MLP(16, 128, activation, np.random.default_rng(1))
+    act = torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU()
+    net = torch.nn.Sequential(torch.nn.Linear(16, 128), act, torch.nn.Linear(128, 1)).double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.from_numpy(mlp.w1.T))
+        net[0].bias.copy_(torch.from_numpy(mlp.b1))
+        net[2].weight.copy_(torch.from_numpy(mlp.w2[None]))
+        net[2].bias.copy_(torch.from_numpy(mlp.b2))
+    assert np.abs(mlp.w1).max() <= 0.25 and np.abs(mlp.w2).max() <= 128**-0.5
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)[:, None]
+    for _ in range(25):
+        opt.zero_grad()
+        torch.mean((net(xt) - yt) ** 2).backward()
+        opt.step()
+    mlp.fit(x, y, epochs=25, lr=1e-2)
+    np.testing.assert_allclose(mlp.w1, net[0].weight.detach().numpy().T, atol=1e-8)
+    np.testing.assert_allclose(mlp.w2, net[2].weight.detach().numpy()[0], atol=1e-8)
+    hidden = net[:2](xt).detach().numpy()
+    np.testing.assert_allclose(mlp.hidden(x), hidden, atol=1e-10)
 
 
 def test_discounted_returns():

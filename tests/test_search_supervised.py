@@ -130,7 +130,7 @@ def test_inputs_and_pooling(nb201):
     space, cells, _ = nb201
     strategy = SupervisedBO(SearchProblem(space, cells, np.arange(NUM)), np.random.default_rng(0))
     idx = np.array([0, 77, 15624])
-    ops, adj = strategy._inputs(idx)
+    ops, adj = strategy.graphs.tensors(idx)
     ref = cell_tensors(cells[idx], len(space.ops))
     assert torch.equal(ops, ref["ops"]) and torch.equal(adj, ref["adj"])
     # padding nodes (zero op rows, no edges) do not enter the mean over nodes

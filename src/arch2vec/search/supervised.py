@@ -57,6 +57,7 @@ torch.Generators seeded from the strategy's ``rng``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,10 +67,20 @@ import torch
 from arch2vec.models.gin import GINEncoder
 from arch2vec.models.vgae import pool_nodes
 from arch2vec.search.base import SearchProblem
-from arch2vec.search.bo import BO, _reset_uniform
+from arch2vec.search.bo import BO
 from arch2vec.search.rl import RL
 
 _GIN_HIDDEN = (128, 128, 128, 128)
+
+
+def _reset_uniform(module: torch.nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from ``generator``."""
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
 
 
 class GINRegressor(torch.nn.Module):
@@ -173,13 +184,13 @@ class SupervisedBO(BO):
         _gin_hyper(self, hyper)
 
     def _prepare_inputs(self, problem: SearchProblem) -> int:
+        torch.set_num_threads(1)
         self.graphs = CellGraphs(problem, self.name)
         return len(self.graphs)
 
-    def _inputs(self, indices: np.ndarray) -> tuple[torch.Tensor, ...]:
-        return self.graphs.tensors(indices)
-
-    def _net(self) -> GINRegressor:
+    def _fit_network(self, indices: np.ndarray, ys: np.ndarray) -> Callable[[np.ndarray], Any]:
+        """Train a fresh GIN regressor (full-batch Adam, MSE); return the regression basis of
+        pool indices: its head's hidden layer plus a constant column."""
         net = GINRegressor(
             self.graphs.num_ops,
             self.graphs.num_nodes,
@@ -188,11 +199,23 @@ class SupervisedBO(BO):
             self.hidden,
             self.activation,
         )
-        _reset_uniform(net, self.generator)
-        return net
+        _reset_uniform(net, torch.Generator().manual_seed(int(self.net_rng.integers(2**62))))
+        inputs = self.graphs.tensors(indices)
+        yt = torch.from_numpy(ys.astype(np.float32))[:, None]
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
+        net.train()
+        for _ in range(self.epochs):
+            opt.zero_grad()
+            loss = torch.mean((net(*inputs) - yt) ** 2)
+            loss.backward()
+            opt.step()
+        net.eval()
 
-    def _hidden(self, net: torch.nn.Module, indices: np.ndarray) -> torch.Tensor:
-        return self.graphs.apply(net.hidden, indices, self.encode_batch)
+        def basis(block: np.ndarray) -> np.ndarray:
+            h = self.graphs.apply(net.hidden, block, self.encode_batch).numpy()
+            return np.concatenate([h, np.ones((len(h), 1), dtype=h.dtype)], axis=1)
+
+        return basis
 
 
 class SupervisedRL(RL):
