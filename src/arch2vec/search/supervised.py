@@ -259,6 +259,7 @@ class SupervisedRL(RL):
         self.observed: list[int] = []
         self.rewards: list[float] = []
         hyper.setdefault("standardise", True)  # a GIN regressor's outputs have no fixed scale
+        hyper.setdefault("sigma", 1.0)  # the paper's: unit covariance on standardised dims
         super().__init__(problem, rng, **hyper)
 
     def _features(self) -> np.ndarray:
