@@ -36,7 +36,7 @@ Speed: the network (:class:`MLP`) is NumPy with a hand-written gradient, and the
 variance of the ~15k-400k candidates projects only on the eigenvectors the observations inform
 (rank <= number of observations; see :meth:`BayesianLinearRegression.predict`). One NB-201
 CIFAR-10 run (about 94 queries) takes about 0.7 s on one core instead of 3.9 s with a PyTorch
-network (``python benchmarks/bench_search.py``).
+network (``python benchmarks/bench_search.py --embeddings RUN --file nb201_merged.csv``).
 """
 
 from __future__ import annotations
