@@ -1,4 +1,11 @@
-"""Plots of search experiments (PNG via matplotlib's Agg backend; no display needed)."""
+"""Curves and plots of search experiments (PNG via matplotlib's Agg backend; no display needed).
+
+A run's *regret* after a query is the benchmark optimum minus the accuracy of the best cell found
+so far (``best_valid``, or ``best_reward`` against the search optimum where a benchmark has no
+validation accuracy). Against queries, a run that stopped early keeps its last value; against
+simulated wall-clock, a run's regret is a step function of its cumulative cost: at time ``t`` it is
+the regret after the last query whose result was known by ``t`` (undefined before its first one).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+Z95 = 1.959963984540054  # two-sided 95% quantile of the normal distribution
 
 
 def load_runs(exp_dir: str | Path) -> list[dict]:
@@ -21,17 +30,163 @@ def load_runs(exp_dir: str | Path) -> list[dict]:
     return rows
 
 
+def _values(row: dict, key: str) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in row[key]], dtype=np.float64)
+
+
 def regret_by_query(rows: list[dict], optimum: float, key: str = "best_valid") -> np.ndarray:
     """``(runs, Q)`` regret (optimum - best so far) after each query; runs that stopped early
     keep their last value."""
     length = max(len(r[key]) for r in rows)
     out = np.full((len(rows), length), np.nan)
     for k, r in enumerate(rows):
-        values = np.array([np.nan if v is None else v for v in r[key]], dtype=np.float64)
+        values = _values(r, key)
         out[k, : len(values)] = optimum - values
         if len(values):
             out[k, len(values) :] = optimum - values[-1]
     return out
+
+
+def regret_by_time(
+    rows: list[dict], optimum: float, grid: np.ndarray, key: str = "best_valid"
+) -> np.ndarray:
+    """``(runs, len(grid))`` regret at each time of ``grid`` (simulated seconds): that after the
+    last query with ``cost <= t``; NaN before a run's first query."""
+    grid = np.asarray(grid, dtype=np.float64)
+    out = np.full((len(rows), len(grid)), np.nan)
+    for k, r in enumerate(rows):
+        cost = _values(r, "cost")
+        if len(cost) == 0:
+            continue
+        last = np.searchsorted(cost, grid, side="right") - 1
+        known = last >= 0
+        out[k, known] = optimum - _values(r, key)[last[known]]
+    return out
+
+
+def final_regret(rows: list[dict], optimum: float, key: str = "best_valid") -> np.ndarray:
+    """``(runs,)`` regret after each run's last query (NaN for a run without any)."""
+    return np.array(
+        [optimum - _values(r, key)[-1] if len(r[key]) else np.nan for r in rows],
+        dtype=np.float64,
+    )
+
+
+def mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column-wise mean of ``(runs, points)`` ``values`` over the runs defined there (NaN
+    ignored), and a 95% normal confidence band of that mean (mean ± 1.96 standard errors, the
+    standard deviation with ``ddof=1``; a single run gives a band of zero width). Returns
+    ``(mean, low, high, count)``."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    count = np.sum(~np.isnan(values), axis=0)
+    mean = np.full(values.shape[1], np.nan)
+    half = np.zeros(values.shape[1])
+    some = count > 0
+    mean[some] = np.nanmean(values[:, some], axis=0)
+    many = count > 1
+    if many.any():
+        std = np.nanstd(values[:, many], axis=0, ddof=1)
+        half[many] = Z95 * std / np.sqrt(count[many])
+    half[~some] = np.nan
+    return mean, mean - half, mean + half, count
+
+
+def ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical CDF of the finite ``values``: sorted values ``x`` and ``y = (1..n) / n``, the
+    fraction of values ``<= x``."""
+    x = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)])
+    return x, np.arange(1, len(x) + 1) / max(1, len(x))
+
+
+def log_grid(rows_sets: list[list[dict]], points: int = 200) -> np.ndarray:
+    """A log-spaced time grid common to several experiments: from the latest first-query time of
+    any run (so every run is defined on the whole grid) to the latest cost of any run."""
+    first, last = [], []
+    for rows in rows_sets:
+        for r in rows:
+            cost = [c for c in r["cost"] if c is not None]
+            if cost:
+                first.append(cost[0])
+                last.append(cost[-1])
+    if not first:
+        raise ValueError("no run made any query: nothing to plot against time")
+    lo, hi = max(max(first), 1e-9), max(last)
+    if hi <= lo:
+        return np.array([lo])
+    return np.geomspace(lo, hi, points)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out: str | Path) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    return out
+
+
+def plot_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    out: str | Path,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    logx: bool = False,
+    logy: bool = False,
+) -> Path:
+    """One line (``x``, mean) with its band (``low``, ``high``) per label, saved as a PNG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    try:
+        for label, (x, mean, low, high) in curves.items():
+            ax.plot(x, mean, label=label)
+            ax.fill_between(x, low, high, alpha=0.2)
+        if logx:
+            ax.set_xscale("log")
+        means = np.concatenate([c[1] for c in curves.values()]) if curves else np.array([])
+        if logy and means.size and np.nanmin(means) > 0:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+        fig.tight_layout()
+        return _save(fig, out)
+    finally:
+        plt.close(fig)
+
+
+def plot_ecdf(
+    samples: dict[str, tuple[np.ndarray, np.ndarray]],
+    out: str | Path,
+    xlabel: str,
+    title: str = "",
+) -> Path:
+    """Empirical CDFs (``x`` sorted, ``y`` in (0, 1]) as steps from 0, one per label."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    try:
+        for label, (x, y) in samples.items():
+            if len(x):
+                ax.step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of runs")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        return _save(fig, out)
+    finally:
+        plt.close(fig)
 
 
 def plot_regret(
@@ -42,27 +197,8 @@ def plot_regret(
     title: str = "",
 ) -> Path:
     """Mean regret (with a 95% band of the mean) against queries, one line per experiment."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    curves = {}
     for label, exp_dir in experiments.items():
-        regret = regret_by_query(load_runs(exp_dir), optimum, key)
-        mean = np.nanmean(regret, axis=0)
-        sem = np.nanstd(regret, axis=0) / np.sqrt(max(1, regret.shape[0]))
-        x = np.arange(1, len(mean) + 1)
-        ax.plot(x, mean, label=label)
-        ax.fill_between(x, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2)
-    ax.set_xlabel("queries")
-    ax.set_ylabel("regret of the validation accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+        mean, low, high, _ = mean_band(regret_by_query(load_runs(exp_dir), optimum, key))
+        curves[label] = (np.arange(1, len(mean) + 1), mean, low, high)
+    return plot_curves(curves, out, "queries", "regret of the validation accuracy (%)", title=title)
