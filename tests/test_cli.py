@@ -113,6 +113,10 @@ def test_bad_arguments_exit_with_usage(capsys):
         (["evaluate"], ["RUN_DIR", "--samples", "--json"]),
         (["embed"], ["RUN_DIR", "--out"]),
         (["reproduce"], ["table1", "--spaces", "--models", "--out"]),
+        (["analyze", "predictive"], ["--train-size", "--seeds", "--threshold", "--include"]),
+        (["analyze", "smoothness"], ["--walk-length", "--starts", "--steps", "--benchmark"]),
+        (["analyze", "tsne"], ["--n", "--perplexity", "--benchmark"]),
+        (["report"], ["DIR", "--out", "--format"]),
     ],
 )
 def test_help_explains_every_option(command, options):

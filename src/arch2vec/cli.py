@@ -325,6 +325,142 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ analysis
+
+
+def _embeddings_space(path: str, data_dir: str | None) -> spaces.SearchSpace:
+    """The space of a pre-training run dir or of an ``embeddings.npz``."""
+    from arch2vec import io
+    from arch2vec.models.train import read_config
+
+    p = Path(path)
+    if p.is_dir():
+        name = read_config(p).space
+    elif p.is_file():
+        name = io.load_arrays(p)[0].get("space")
+    else:
+        raise ValueError(f"{path}: no such pre-training run or embeddings file")
+    if name not in spaces.SPACES:
+        raise ValueError(f"{path}: embeddings of an unknown space {name!r}")
+    return spaces.get(name, data_dir=data_dir)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def cmd_analyze_predictive(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.predictive import run_predictive
+
+    result = run_predictive(
+        args.embeddings,
+        args.benchmark,
+        args.out,
+        train_size=args.train_size,
+        seeds=args.seeds,
+        threshold=args.threshold,
+        seed=args.seed,
+        include=args.include,
+        min_accuracy=args.min_accuracy,
+        dataset=args.dataset,
+        file=args.file,
+        data_dir=args.data_dir,
+        log=None if args.json else _log,
+    )
+    if args.json:
+        print(json.dumps(result["results"], indent=2))
+    else:
+        print(f"{'representation':<16}{'RMSE (fraction)':>22}{'Pearson r':>18}")
+        for name, r in result["results"].items():
+            rmse = f"{r['rmse_fraction']:.4f} ± {r['rmse_fraction_std']:.4f}"
+            corr = f"{r['pearson_r']:.3f} ± {r['pearson_r_std']:.3f}"
+            print(f"{name:<16}{rmse:>22}{corr:>18}")
+        print(f"wrote {Path(args.out) / 'predictive.json'} and predictive.png")
+    return 0
+
+
+def cmd_analyze_smoothness(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.smoothness import run_smoothness
+    from arch2vec.search.runner import load_embeddings
+
+    space = _embeddings_space(args.embeddings, args.data_dir)
+    embeddings = {"arch2vec": load_embeddings(args.embeddings, space)}
+    if args.benchmark:
+        from arch2vec import benchmarks
+        from arch2vec.analysis.predictive import supervised_embedding
+
+        bench = benchmarks.load(args.benchmark, args.dataset, args.file, args.data_dir)
+        if bench.space != space.name:
+            raise ValueError(f"benchmark {args.benchmark} is of {bench.space}, not {space.name}")
+        pool = bench.pool[np.isfinite(bench.valid[bench.pool])]
+        size = min(args.train_size, len(pool))
+        train = np.sort(np.random.default_rng(args.seed).choice(pool, size, replace=False))
+        if not args.json:
+            _log(f"training the supervised encoder on {size} cells of {bench.name}")
+        embeddings["supervised"] = supervised_embedding(
+            space, space.all(), train, bench.valid[train], seed=args.seed
+        )
+    result = run_smoothness(
+        embeddings,
+        space,
+        args.out,
+        walk_length=args.walk_length,
+        nn_starts=args.starts,
+        nn_steps=args.steps,
+        seed=args.seed,
+    )
+    if args.json:
+        brief = {
+            name: {
+                "nn_walk_mean_edit_distance": r["nn_walk"]["mean_edit_distance"],
+                "nn_walk_std_edit_distance": r["nn_walk"]["std_edit_distance"],
+                "spearman_l2_vs_edit": r["spearman_l2_vs_edit"],
+                "distance_by_edit": r["distance_by_edit"],
+            }
+            for name, r in result["embeddings"].items()
+        }
+        print(json.dumps(brief, indent=2))
+    else:
+        for name, r in result["embeddings"].items():
+            nn = r["nn_walk"]
+            print(
+                f"{name}: nearest-neighbour walk, edit distance per step "
+                f"{nn['mean_edit_distance']:.2f} ± {nn['std_edit_distance']:.2f}"
+            )
+        print(f"wrote {Path(args.out) / 'smoothness.json'} and the plots")
+    return 0
+
+
+def cmd_analyze_tsne(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.tsne import run_tsne
+
+    result = run_tsne(
+        args.embeddings,
+        args.benchmark,
+        args.out,
+        n=args.n,
+        seed=args.seed,
+        perplexity=args.perplexity,
+        dataset=args.dataset,
+        file=args.file,
+        data_dir=args.data_dir,
+    )
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("config", "kl_divergence", "seconds")}))
+    else:
+        print(f"t-SNE of {len(result['indices'])} cells in {result['seconds']:.0f} s")
+        print(f"wrote {Path(args.out) / 'tsne.json'} and tsne.png")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.report import build_report
+
+    path = build_report(args.dirs, args.out, fmt=args.format)
+    print(json.dumps({"report": str(path)}) if args.json else f"wrote {path}")
+    return 0
+
+
 def _hyper_value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -460,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_commands(commands)
     _add_bench_commands(commands)
     _add_search_command(commands)
+    _add_analysis_commands(commands)
     d = commands.add_parser(
         "demo",
         help="the whole pipeline on the embedded NB-201 data (a few minutes)",
@@ -474,6 +611,123 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0, help="(default: 0)")
     d.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_analysis_commands(commands) -> None:
+    from arch2vec.analysis.predictive import INCLUDE
+    from arch2vec.benchmarks import BENCHMARKS
+
+    an = commands.add_parser(
+        "analyze",
+        help="why the latent space helps: predictive GP, smoothness, t-SNE",
+        description="Analyses of pre-trained embeddings; each writes PNG plots and a JSON of the "
+        "numbers behind them into --out.",
+    )
+    sub = an.add_subparsers(dest="analyze_command", metavar="ANALYSIS", required=True)
+
+    def common(p: argparse.ArgumentParser, out: str, benchmark_required: bool) -> None:
+        p.add_argument(
+            "--embeddings",
+            required=True,
+            metavar="RUN_DIR",
+            help="pre-training run (or embeddings .npz written by arch2vec embed)",
+        )
+        p.add_argument(
+            "--benchmark",
+            required=benchmark_required,
+            choices=list(BENCHMARKS),
+            help="accuracies of the cells (e.g. nb201, nb201-csv, nb101-30k)",
+        )
+        p.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16-120")
+        p.add_argument("--file", metavar="F", help="data file of benchmarks that read one")
+        p.add_argument("--out", default=out, metavar="DIR", help=f"(default: {out})")
+        p.add_argument("--seed", type=int, default=0, help="(default: 0)")
+        p.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
+        p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+
+    pr = sub.add_parser(
+        "predictive",
+        help="GP on embeddings: RMSE and Pearson r (paper Figure 1)",
+        description="A Gaussian process (scikit-learn) fit on --train-size sampled cells predicts "
+        "the validation accuracy of every cell; RMSE and Pearson r on the cells above "
+        "--threshold, mean and std over --seeds, for the arch2vec embedding, a supervised one "
+        "(the same GIN trained on the training cells' accuracies) and the flat adjacency+ops "
+        "encoding. Writes predictive.json and predictive.png (predicted vs true).",
+    )
+    common(pr, "runs/analysis/predictive", True)
+    pr.add_argument("--train-size", type=_positive, default=250, help="(default: 250)")
+    pr.add_argument("--seeds", type=_positive, default=10, help="repetitions (default: 10)")
+    pr.add_argument(
+        "--threshold",
+        type=float,
+        default=80.0,
+        help="score cells with accuracy above this, percent (default: 80)",
+    )
+    pr.add_argument(
+        "--min-accuracy",
+        type=float,
+        metavar="ACC",
+        help="leave cells below ACC percent out of the pool (e.g. 50: no diverged cells in the "
+        "training set); default: keep all, as the paper",
+    )
+    pr.add_argument(
+        "--include",
+        nargs="+",
+        choices=list(INCLUDE),
+        default=list(INCLUDE),
+        help="representations to compare (default: all)",
+    )
+    pr.set_defaults(func=cmd_analyze_predictive)
+
+    sm = sub.add_parser(
+        "smoothness",
+        help="latent distance vs edit distance; nearest-neighbour walks (paper Figures 2, 3)",
+        description="(a) A random walk whose consecutive cells are one edit apart; the latent L2 "
+        "distance of all its pairs grouped by edit distance (box plot). (b) Walks from random "
+        "cells to the nearest unvisited cell in the latent space, the edit distance of each step, "
+        "and the first walk drawn as DAGs. With --benchmark, a supervised embedding (the GIN "
+        "trained on --train-size cells' accuracies) is compared too.",
+    )
+    common(sm, "runs/analysis/smoothness", False)
+    sm.add_argument("--walk-length", type=_positive, default=1000, help="(default: 1000)")
+    sm.add_argument("--starts", type=_positive, default=10, help="NN walks (default: 10)")
+    sm.add_argument("--steps", type=_positive, default=15, help="steps per NN walk (default: 15)")
+    sm.add_argument(
+        "--train-size",
+        type=_positive,
+        default=250,
+        help="cells the supervised encoder learns from (default: 250)",
+    )
+    sm.set_defaults(func=cmd_analyze_smoothness)
+
+    ts = sub.add_parser(
+        "tsne",
+        help="2-D t-SNE map coloured by accuracy (paper Figure 4)",
+        description="t-SNE (scikit-learn) of --n embeddings of cells the benchmark covers, "
+        "coloured by validation accuracy. Writes tsne.json and tsne.png.",
+    )
+    common(ts, "runs/analysis/tsne", True)
+    ts.add_argument("--n", type=_positive, default=10_000, help="cells (default: 10000)")
+    ts.add_argument("--perplexity", type=float, default=30.0, help="(default: 30)")
+    ts.set_defaults(func=cmd_analyze_tsne)
+
+    rp = commands.add_parser(
+        "report",
+        help="compare search experiments: regret curves, ECDF, tables (HTML or Markdown)",
+        description="For search experiment folders (written by arch2vec search / reproduce): mean "
+        "regret vs simulated time and vs queries with 95%% bands, the empirical CDF of final "
+        "regret (paper Figure 5) and a summary table, grouped by benchmark and dataset.",
+    )
+    rp.add_argument("dirs", nargs="+", metavar="DIR", help="experiment directories")
+    rp.add_argument("--out", default="runs/report", metavar="DIR", help="(default: runs/report)")
+    rp.add_argument(
+        "--format",
+        choices=["html", "markdown"],
+        default="html",
+        help="html: one self-contained file; markdown: report.md linking the PNGs",
+    )
+    rp.add_argument("--json", action="store_true", help="print the report path as JSON")
+    rp.set_defaults(func=cmd_report)
 
 
 def _add_search_command(commands) -> None:
