@@ -566,7 +566,7 @@ def run_smoothness(
     for name, result in report["embeddings"].items():
         walk0, steps0 = result["nn_walk"]["walks"][0], result["nn_walk"]["edit_distances"][0]
         titles = ["start"] + [f"step {k + 1}: edit {d}" for k, d in enumerate(steps0)]
-        draw_cells(space, walk0, out_dir / f"nn_walk_{_file_part(name)}.png", titles, ncols=8)
+        draw_cells(space, walk0, out_dir / f"nn_walk_{_file_part(name)}.png", titles, ncols=4)
     plot_distance_boxes(
         groups_by_name,
         out_dir / "distance_by_edit.png",
