@@ -125,6 +125,18 @@ def _one_run(run_index: int) -> dict[str, Any]:
     return {"run": run_index, **trace.to_dict()}
 
 
+class _RunTask:
+    """One run as an executor task (Ray): sets its worker process up for ``config`` once."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.config = config
+
+    def __call__(self, run_index: int) -> dict[str, Any]:
+        if _STATE.get("config") != self.config:
+            _setup(self.config)
+        return _one_run(run_index)
+
+
 def _read_runs(path: Path) -> dict[int, dict[str, Any]]:
     done = {}
     if path.is_file():
@@ -167,6 +179,33 @@ def summarise(rows: list[dict[str, Any]], config: ExperimentConfig, bench, wall:
     }
 
 
+def _run_on_ray(
+    config: ExperimentConfig,
+    todo: list[int],
+    address: str | None,
+    record: Callable[[dict[str, Any]], None],
+) -> None:
+    """Runs ``todo`` as Ray tasks, each recorded as it finishes; a run that keeps failing
+    raises (after the others have finished and been recorded)."""
+    from arch2vec.search.executor import Failure, RayExecutor
+
+    ray_executor = RayExecutor(address=address)
+    failed: list[str] = []
+
+    def finished(pos: int, row: Any) -> None:
+        if isinstance(row, Failure):
+            failed.append(f"run {todo[pos]}: {row.error}")
+        else:
+            record(row)
+
+    try:
+        ray_executor.map(_RunTask(config), todo, on_result=finished)
+    finally:
+        ray_executor.shutdown()
+    if failed:
+        raise RuntimeError(f"{len(failed)} run(s) failed; first: {failed[0]}")
+
+
 def run_experiment(
     config: ExperimentConfig,
     out_dir: str | Path,
@@ -174,9 +213,20 @@ def run_experiment(
     resume: bool = False,
     progress: bool = True,
     on_run: Callable[[dict[str, Any]], None] | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run ``config.runs`` seeded runs (skipping finished ones when resuming); return the
-    summary."""
+    summary.
+
+    ``executor="local"`` runs them in ``workers`` local processes; ``"ray"`` sends each run as a
+    Ray task to the cluster at ``address`` (None: a local Ray instance), where ``workers`` is not
+    used. Either way runs are recorded as they finish and the results are the same.
+    """
+    if executor not in ("local", "ray"):
+        raise ValueError(f"unknown executor {executor!r}; expected 'local' or 'ray'")
+    if executor == "local" and address is not None:
+        raise ValueError("an address is only for the ray executor")
     out_dir = Path(out_dir)
     runs_path = out_dir / "runs.jsonl"
     if (out_dir / "config.json").is_file():
@@ -216,7 +266,9 @@ def run_experiment(
         if on_run is not None:
             on_run(row)
 
-    if todo and workers == 1:
+    if todo and executor == "ray":
+        _run_on_ray(config, todo, address, record)
+    elif todo and workers == 1:
         for r in todo:
             record(_one_run(r))
     elif todo:
