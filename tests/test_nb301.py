@@ -241,3 +241,12 @@ def test_registry_load_small_pool(surrogate, surrogate_dir, tmp_path, monkeypatc
     assert np.median(early.cost) < np.median(bench.cost)
     with pytest.raises(ValueError, match="cifar10"):
         benchmarks.load("nb301", "cifar100", file=surrogate_dir, data_dir=tmp_path)
+
+
+def test_surrogate_pickles_for_worker_processes(surrogate_dir):
+    import pickle
+
+    evaluator = nb301.NB301Evaluator(surrogate_dir)
+    again = pickle.loads(pickle.dumps(evaluator))
+    cells = spaces.get("darts").all()[:5]
+    np.testing.assert_array_equal(again.evaluate(cells).reward, evaluator.evaluate(cells).reward)

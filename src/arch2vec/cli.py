@@ -468,9 +468,7 @@ def _hyper_value(text: str) -> Any:
         return text
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    from arch2vec.search.runner import ExperimentConfig, run_experiment
-
+def _parse_hyper(args: argparse.Namespace) -> dict[str, Any]:
     hyper = {}
     for item in args.hyper or []:
         key, sep, value = item.partition("=")
@@ -479,6 +477,24 @@ def cmd_search(args: argparse.Namespace) -> int:
         hyper[key.replace("-", "_")] = _hyper_value(value)
     if args.ei_target is not None:
         hyper["ei_target"] = args.ei_target
+    return hyper
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        for key, value in summary.items():
+            if not isinstance(value, list | dict):
+                print(f"{key:<24} {value}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from arch2vec.search.runner import ExperimentConfig, run_experiment
+
+    hyper = _parse_hyper(args)
+    if args.evaluator:
+        return _search_with_evaluator(args, hyper)
     config = ExperimentConfig(
         strategy=args.strategy,
         benchmark=args.benchmark,
@@ -497,13 +513,108 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"benchmark {args.benchmark} is on {_benchmark_space(args.benchmark)}, not {args.space}"
         )
     summary = run_experiment(
-        config, args.out, workers=args.workers, resume=args.resume, progress=not args.json
+        config,
+        args.out,
+        workers=args.workers,
+        resume=args.resume,
+        progress=not args.json,
+        executor=args.executor,
+        address=args.address,
     )
-    if args.json:
-        print(json.dumps(summary, sort_keys=True))
+    _print_summary(summary, args.json)
+    return 0
+
+
+def _search_with_evaluator(args: argparse.Namespace, hyper: dict[str, Any]) -> int:
+    """``arch2vec search --evaluator nb301|train``: the DARTS pool scored by a surrogate or by
+    training, ``--budget-queries`` cells per run."""
+    from arch2vec.search.evaluate import search_with_evaluator
+    from arch2vec.search.executor import make_executor
+    from arch2vec.search.runner import load_embeddings, strategy_class
+
+    if args.budget_queries is None:
+        raise ValueError("--evaluator searches take --budget-queries (cells per run)")
+    space = spaces.get(args.space or "darts", data_dir=args.data_dir)
+    if args.evaluator == "nb301":
+        from arch2vec.benchmarks.nb301 import NB301Evaluator
+
+        if not args.surrogate_dir:
+            raise ValueError("--evaluator nb301 needs --surrogate-dir (the YAHPO nb301 folder)")
+        evaluator = NB301Evaluator(args.surrogate_dir)
     else:
-        for key, value in summary.items():
-            print(f"{key:<24} {value}")
+        from arch2vec.benchmarks.training import TrainingEvaluator
+
+        if not args.data:
+            raise ValueError("--evaluator train needs --data (a CIFAR-10 python-pickle folder)")
+        evaluator = TrainingEvaluator(
+            args.data,
+            epochs=args.epochs,
+            layers=args.layers,
+            channels=args.channels,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            device=args.device,
+        )
+    if evaluator.space != space.name:
+        raise ValueError(f"evaluator {evaluator.name} scores {evaluator.space}, not {space.name}")
+    features = None
+    if strategy_class(args.strategy).needs_features:
+        if not args.embeddings:
+            raise ValueError(f"strategy {args.strategy} needs --embeddings (a pre-training run)")
+        features = load_embeddings(args.embeddings, space)
+    executor = make_executor(args.executor, args.workers or 1, args.address)
+    try:
+        summary = search_with_evaluator(
+            args.strategy,
+            space,
+            features,
+            evaluator,
+            args.out,
+            runs=args.runs,
+            queries=args.budget_queries,
+            seed=args.seed,
+            hyper=hyper,
+            executor=executor,
+            resume=args.resume,
+            progress=not args.json,
+        )
+    finally:
+        executor.shutdown()
+    _print_summary(summary, args.json)
+    return 0
+
+
+def cmd_darts_eval(args: argparse.Namespace) -> int:
+    from arch2vec.benchmarks.training import final_evaluation
+
+    genotype = args.genotype
+    if args.run:  # the best cell of a search made with --evaluator
+        summary = json.loads((Path(args.run) / "summary.json").read_text())
+        genotype = summary["best"]["genotype"]
+    if not genotype:
+        raise ValueError("give --genotype TEXT or --run DIR (a search with --evaluator)")
+    record = final_evaluation(
+        genotype,
+        args.data,
+        epochs=args.epochs,
+        layers=args.layers,
+        channels=args.channels,
+        batch_size=args.batch_size,
+        cutout=not args.no_cutout,
+        auxiliary_weight=args.auxiliary_weight,
+        drop_path=args.drop_path,
+        seed=args.seed,
+        device=args.device,
+        log=None if args.json else lambda e: _log(json.dumps(e, default=str)),
+    )
+    record = {**record, "arch2vec": __version__}
+    if args.out:
+        io.atomic_write_json(Path(args.out), record)
+    if args.json:
+        print(json.dumps(record, default=str))
+    else:
+        print(f"genotype {genotype}")
+        print(f"test accuracy {record['test_accuracy_final']:.2f} %, {record['params']:,} params")
     return 0
 
 
@@ -711,6 +822,30 @@ def _add_analysis_commands(commands) -> None:
     ts.add_argument("--perplexity", type=float, default=30.0, help="(default: 30)")
     ts.set_defaults(func=cmd_analyze_tsne)
 
+    de = commands.add_parser(
+        "darts-eval",
+        help="train a DARTS cell at evaluation size and report its test accuracy",
+        description="The DARTS final evaluation: the cell as normal and reduction cell, 20 cells "
+        "of 36 channels, cutout, auxiliary head and drop path, trained on the whole CIFAR-10 "
+        "training set for --epochs and tested on the test set (the paper: 600 epochs on a GPU). "
+        "Takes the genotype as text or the best cell of a search made with --evaluator.",
+    )
+    de.add_argument("--genotype", metavar="TEXT", help="DARTS genotype, e.g. from summary.json")
+    de.add_argument("--run", metavar="DIR", help="a search with --evaluator: its best cell")
+    de.add_argument("--data", required=True, metavar="DIR", help="CIFAR-10 python-pickle folder")
+    de.add_argument("--epochs", type=_positive, default=600, help="(default: 600)")
+    de.add_argument("--layers", type=_positive, default=20, help="(default: 20)")
+    de.add_argument("--channels", type=_positive, default=36, help="(default: 36)")
+    de.add_argument("--batch-size", type=_positive, default=96, help="(default: 96)")
+    de.add_argument("--no-cutout", action="store_true", help="train without cutout")
+    de.add_argument("--auxiliary-weight", type=float, default=0.4, help="(default: 0.4)")
+    de.add_argument("--drop-path", type=float, default=0.2, help="(default: 0.2)")
+    de.add_argument("--device", default="auto", help="auto (GPU if any), cpu, cuda")
+    de.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    de.add_argument("--out", metavar="FILE", help="write the record as JSON")
+    de.add_argument("--json", action="store_true", help="print the record as JSON")
+    de.set_defaults(func=cmd_darts_eval)
+
     rp = commands.add_parser(
         "report",
         help="compare search experiments: regret curves, ECDF, tables (HTML or Markdown)",
@@ -765,7 +900,11 @@ def _add_search_command(commands) -> None:
     budget.add_argument(
         "--budget-queries", type=_positive, metavar="Q", help="distinct cells per run"
     )
-    s.add_argument("--workers", type=_positive, help="processes (default: one per core)")
+    s.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes (default: one per core; with --evaluator: evaluations at once, 1)",
+    )
     s.add_argument(
         "--hyper",
         action="append",
@@ -784,6 +923,35 @@ def _add_search_command(commands) -> None:
     s.add_argument("--resume", action="store_true", help="continue, skipping finished runs")
     s.add_argument("--data-dir", metavar="DIR", help="cache directory of the spaces")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where runs (and with --evaluator, each batch's evaluations) execute: local "
+        "processes (default) or Ray tasks (pip install 'arch2vec[ray]')",
+    )
+    s.add_argument(
+        "--address", metavar="ADDR", help="Ray cluster address (default: start a local Ray)"
+    )
+    ev = s.add_argument_group(
+        "DARTS with an evaluator (instead of a table benchmark)",
+        "--evaluator scores the DARTS pool's cells as they are proposed; --budget-queries cells "
+        "per run; each evaluated cell is written to OUT/run_NNNN.jsonl at once; OUT/summary.json "
+        "names the best genotype and OUT/best_cell.png draws it.",
+    )
+    ev.add_argument(
+        "--evaluator",
+        choices=["nb301", "train"],
+        help="nb301: the NAS-Bench-301 surrogate (needs --surrogate-dir, pip install "
+        "'arch2vec[nb301]'); train: train each cell on CIFAR-10 (needs --data)",
+    )
+    ev.add_argument("--surrogate-dir", metavar="DIR", help="YAHPO Gym v2 nb301 folder")
+    ev.add_argument("--data", metavar="DIR", help="CIFAR-10 python-pickle folder (train)")
+    ev.add_argument("--epochs", type=_positive, default=50, help="train: epochs (default: 50)")
+    ev.add_argument("--layers", type=_positive, default=20, help="train: cells (default: 20)")
+    ev.add_argument("--channels", type=_positive, default=36, help="train: (default: 36)")
+    ev.add_argument("--batch-size", type=_positive, default=96, help="train: (default: 96)")
+    ev.add_argument("--device", default="auto", help="train: auto (GPU if any), cpu, cuda")
     s.set_defaults(func=cmd_search)
 
 

@@ -168,6 +168,7 @@ class NB301Surrogate:
     def __init__(
         self, surrogate_dir: str | Path, threads: int = 1, batch_size: int = BATCH
     ) -> None:
+        self._args = (str(surrogate_dir), int(threads), int(batch_size))
         files = surrogate_files(surrogate_dir)
         self.model_path = files[MODEL_FILE]
         self.directory = self.model_path.parent
@@ -209,6 +210,14 @@ class NB301Surrogate:
         ):
             raise _bad(self.model_path, f"unexpected inputs {inputs}; not the nb301 v2 model")
         self._output = outputs[0].name
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its arguments (an onnxruntime session cannot be pickled): a process or Ray
+        worker re-opens the surrogate from the same directory."""
+        return {"args": self._args}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(*state["args"])
 
     def _build_tables(self, path: Path, encoding: dict[str, Any]) -> None:
         """Code lookups: ``_na`` (34,), ``_op_code`` (28, 7), ``_pair_code`` (6, 5, 5)."""
