@@ -169,6 +169,20 @@ def test_reinforce_moves_towards_reward(problem, toy):
     assert (probs[np.arange(6), target[0]] > 0.2).all()  # uniform is 0.2
 
 
+def test_failed_evaluations_are_ignored(problem):
+    """A NaN reward (a failed evaluation) neither joins the population nor moves REINFORCE."""
+    evo = RegularizedEvolution(problem, np.random.default_rng(0), population=5, sample=2)
+    asked = evo.ask()
+    evo.tell(asked, np.full(len(asked), np.nan))
+    assert len(evo.population) == 0
+    rl = Reinforce(problem, np.random.default_rng(0), lr=1.0)
+    before = rl.probabilities().copy()
+    asked = rl.ask()
+    rl.tell(asked, np.full(len(asked), np.nan))
+    np.testing.assert_array_equal(rl.probabilities(), before)
+    assert rl.baseline is None
+
+
 # --------------------------------------------------------------------------- BOHB
 
 

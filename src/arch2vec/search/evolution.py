@@ -25,6 +25,7 @@ proposed twice.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections import deque
 
@@ -250,8 +251,8 @@ class RegularizedEvolution(Strategy):
         for index, reward in zip(
             np.asarray(indices).tolist(), np.asarray(rewards).tolist(), strict=True
         ):
-            if index not in self.codes:
-                continue
+            if index not in self.codes or not math.isfinite(reward):
+                continue  # a failed evaluation (NaN) never joins the population
             self.population.append((int(index), float(reward)))
             if len(self.population) > self.population_size:
                 self.population.popleft()

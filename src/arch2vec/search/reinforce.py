@@ -19,6 +19,8 @@ random unvisited candidate is proposed instead, and its reward updates the polic
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from arch2vec.search.base import SearchProblem, Strategy
@@ -99,8 +101,8 @@ class Reinforce(Strategy):
             np.asarray(indices).tolist(), np.asarray(rewards).tolist(), strict=True
         ):
             codes = self.codes.pop(int(index), None)
-            if codes is None:
-                continue
+            if codes is None or not math.isfinite(reward):
+                continue  # a failed evaluation (NaN) teaches nothing
             r = self.reward_scale * float(reward)
             if self.baseline is None:
                 self.baseline = r
