@@ -4,7 +4,7 @@ The strategy of Yan et al. 2020 (§3.3, Appendix A), written from the paper's de
 
 1. The first ``init`` proposals are distinct candidates drawn uniformly at random.
 2. Each later iteration retrains, from scratch, a network with one hidden layer (``hidden`` = 128
-   units, ``activation`` tanh by default, relu optional) on the observed (embedding,
+   units, ``activation`` relu by default, tanh optional) on the observed (embedding,
    standardised reward) pairs: full batch, Adam, ``epochs`` epochs, learning rate ``lr``, mean
    squared error.
 3. The hidden layer's outputs, plus a constant 1, are the basis of a Bayesian linear regression
@@ -29,6 +29,11 @@ Deliberate deviations from the paper and its reference code:
   100 epochs the network interpolates the observations and beta sits at its upper bound (noise
   std 0.0067 reward standard deviations), so the bound acts as a noise floor.
 - ``init`` random proposals come in one batch; EI proposals in batches of ``top_k``.
+- The paper does not name the network's activation. ReLU is the default, measured against tanh
+  with the Table 3 protocol, 500 runs each, validation / test: CIFAR-10 91.46 / 94.24 vs
+  91.42 / 94.20; CIFAR-100 73.29 / 73.28 vs 73.10 / 73.10; ImageNet16-120 46.61 / 46.42 vs
+  46.55 / 46.43 (paper: 91.41 / 94.18, 73.35 / 73.37, 46.34 / 46.27). With tanh, some CIFAR-100
+  runs stayed in a poor region (5th percentile 71.41).
 - A run is deterministic for the ``rng`` given: a NumPy generator seeded from it initialises
   the network.
 
@@ -259,7 +264,7 @@ class BO(Strategy):
       every iteration;
     - ``hidden`` (128): units of the single hidden layer, whose outputs (plus a bias column) are
       the regression basis;
-    - ``activation`` ("tanh"; or "relu");
+    - ``activation`` ("relu"; or "tanh");
     - ``ei_target`` (None): EI's "best function value" as a reward in percent; None uses the best
       observed reward (the paper's 0.95 / 1.0 are 95 / 100);
     - ``log_bounds`` ((-10, 10)): bounds on log alpha and log beta.
@@ -278,7 +283,7 @@ class BO(Strategy):
         self.epochs = int(hyper.get("epochs", 100))
         self.lr = float(hyper.get("lr", 1e-2))
         self.hidden = int(hyper.get("hidden", 128))
-        self.activation = str(hyper.get("activation", "tanh"))
+        self.activation = str(hyper.get("activation", "relu"))
         target = hyper.get("ei_target")
         self.ei_target = None if target is None else float(target)
         self.log_bounds = tuple(hyper.get("log_bounds", (-10.0, 10.0)))

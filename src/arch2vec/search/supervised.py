@@ -167,7 +167,7 @@ class SupervisedBO(BO):
     """DNGO whose feature network is a GIN on the cells, trained from scratch every iteration.
 
     Hyper-parameters: those of :class:`~arch2vec.search.bo.BO` (``init`` 16, ``top_k`` 1,
-    ``epochs`` 100, ``lr`` 1e-2, ``hidden`` 128, ``activation`` tanh, ``ei_target``,
+    ``epochs`` 100, ``lr`` 1e-2, ``hidden`` 128, ``activation`` relu, ``ei_target``,
     ``log_bounds``) and
 
     - ``gin_hidden`` ((128, 128, 128, 128)): GIN layer widths;
