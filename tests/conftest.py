@@ -59,3 +59,25 @@ class Checked(Strategy):
 
     def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
         self.inner.tell(indices, rewards)
+
+
+@pytest.fixture(scope="module")
+def ray_instance(request):
+    """A local Ray instance for one test module (skipped without the ray extra)."""
+    import os
+    import time
+
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    start = time.perf_counter()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=200 * 2**20,
+    )
+    print(f"ray {ray.__version__} started in {time.perf_counter() - start:.1f} s")
+    # Ray workers cannot import a test module by name: send its functions and classes by value
+    ray.cloudpickle.register_pickle_by_value(request.module)
+    yield ray
+    ray.shutdown()

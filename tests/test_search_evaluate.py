@@ -1,7 +1,4 @@
 import json
-import os
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -307,25 +304,7 @@ def test_bad_arguments(darts, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Ray: one local instance for this module
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    ray = pytest.importorskip("ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    start = time.perf_counter()
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        object_store_memory=200 * 2**20,
-    )
-    print(f"ray {ray.__version__} started in {time.perf_counter() - start:.1f} s")
-    # Ray workers cannot import this test module by name: send its classes by value
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    yield ray
-    ray.shutdown()
+# Ray: one local instance for this module (conftest's ray_instance)
 
 
 def test_search_on_ray_equals_inline(darts, ray_instance, tmp_path):
