@@ -116,7 +116,8 @@ def log_grid(rows_sets: list[list[dict]], points: int = 200) -> np.ndarray:
     return np.geomspace(lo, hi, points)
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed); the analysis modules' plots."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,10 +126,18 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out: str | Path) -> Path:
+def save_figure(fig, out: str | Path) -> Path:
+    """Write ``fig`` as a PNG to ``out`` atomically (a killed run leaves no half-written file),
+    creating the folder; the caller closes the figure."""
+    from io import BytesIO
+
+    from arch2vec import io
+
+    buf = BytesIO()
+    fig.savefig(buf, format="png")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    io.atomic_write_bytes(out, buf.getvalue())
     return out
 
 
@@ -142,7 +151,7 @@ def plot_curves(
     logy: bool = False,
 ) -> Path:
     """One line (``x``, mean) with its band (``low``, ``high``) per label, saved as a PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     try:
         for label, (x, mean, low, high) in curves.items():
@@ -159,7 +168,7 @@ def plot_curves(
         ax.grid(alpha=0.3, which="both")
         ax.legend()
         fig.tight_layout()
-        return _save(fig, out)
+        return save_figure(fig, out)
     finally:
         plt.close(fig)
 
@@ -171,7 +180,7 @@ def plot_ecdf(
     title: str = "",
 ) -> Path:
     """Empirical CDFs (``x`` sorted, ``y`` in (0, 1]) as steps from 0, one per label."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     try:
         for label, (x, y) in samples.items():
@@ -184,7 +193,7 @@ def plot_ecdf(
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        return _save(fig, out)
+        return save_figure(fig, out)
     finally:
         plt.close(fig)
 

@@ -49,7 +49,6 @@ ruins the GP fit of every representation. Without the 40 cells below 50 % in the
 
 from __future__ import annotations
 
-import io as _io
 import math
 import time
 import warnings
@@ -362,13 +361,9 @@ def evaluate_predictive(
 def plot_predictive(result: dict[str, Any], out_png: str | Path, title: str = "") -> Path:
     """Predicted against true accuracy of the evaluated cells (first seed), one panel per
     representation, with the diagonal; RMSE and r of that seed in each panel's title."""
-    import matplotlib
+    from arch2vec.analysis.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from arch2vec import io
-
+    plt = pyplot()
     scatter = result.get("scatter") or {}
     if not scatter:
         raise ValueError("plot_predictive: the result has no scatter data")
@@ -394,12 +389,8 @@ def plot_predictive(result: dict[str, Any], out_png: str | Path, title: str = ""
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png")
+    out = save_figure(fig, out_png)
     plt.close(fig)
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    io.atomic_write_bytes(out, buf.getvalue())
     return out
 
 

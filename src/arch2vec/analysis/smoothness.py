@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from arch2vec.analysis.plots import pyplot, save_figure
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells, edit_distance
 
@@ -394,7 +395,7 @@ def draw_cells(
     ``cells_or_indices`` is a :class:`Cells` batch or pool indices of ``space``; pictures go left
     to right in rows of ``ncols`` (default: one row), each under its title if ``titles`` is given.
     """
-    plt = _pyplot()
+    plt = pyplot()
     if isinstance(cells_or_indices, Cells):
         cells = cells_or_indices
     else:
@@ -424,9 +425,7 @@ def draw_cells(
         if titles is not None:
             ax.set_title(titles[k], fontsize=7)
     fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
+    out_png = save_figure(fig, out_png)
     plt.close(fig)
     return out_png
 
@@ -440,7 +439,7 @@ def plot_distance_boxes(
     """
     if not groups_by_name:
         raise ValueError("plot_distance_boxes: no embeddings to plot")
-    plt = _pyplot()
+    plt = pyplot()
     n = len(groups_by_name)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), dpi=130, squeeze=False)
     for ax, (name, groups) in zip(axes[0], groups_by_name.items(), strict=True):
@@ -460,9 +459,7 @@ def plot_distance_boxes(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
+    out_png = save_figure(fig, out_png)
     plt.close(fig)
     return out_png
 
@@ -591,15 +588,6 @@ def _summary(values: np.ndarray) -> dict[str, float]:
 
 # ---------------------------------------------------------------------------------------------
 # Checks and helpers
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _file_part(name: str) -> str:

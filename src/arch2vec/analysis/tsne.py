@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from arch2vec import __version__, benchmarks, io, spaces
+from arch2vec.analysis.plots import pyplot, save_figure
 
 
 def _tsne_class():
@@ -106,11 +107,7 @@ def plot_tsne(
     share the lowest colour; the bar is drawn with an arrow), so the few very poor cells of a
     benchmark do not flatten the scale; the best cells are drawn last, on top.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     coords = np.asarray(result["coords"], dtype=np.float64)
     acc = np.asarray(result["accuracy"], dtype=np.float64)
     order = np.argsort(acc, kind="stable")
@@ -132,10 +129,7 @@ def plot_tsne(
         ax.set_yticks([])
         ax.set_title(title)
         fig.tight_layout()
-        out = Path(out_png)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out)
-        return out
+        return save_figure(fig, out_png)
     finally:
         plt.close(fig)
 
