@@ -40,11 +40,22 @@ def nb101_space(tmp_path_factory):
     return space
 
 
+def run_on(strategy, benchmark, seed=None, budget_seconds=None, budget_queries=None):
+    """One run of ``strategy`` on a table ``benchmark`` through the search engine."""
+    from arch2vec.evaluators.table import TableEvaluator
+    from arch2vec.search import engine
+    from arch2vec.search.budget import Budget
+
+    evaluator = TableEvaluator(benchmark)
+    return engine.run(strategy, evaluator, Budget(budget_seconds, budget_queries), seed=seed)
+
+
 class Checked(Strategy):
     """Wraps a search strategy: every ask() must hold distinct, unvisited candidates."""
 
     def __init__(self, inner: Strategy) -> None:
-        super().__init__(inner.problem, inner.rng)
+        self.problem = inner.problem
+        self.rng = inner.rng
         self.inner = inner
         self.asked: set[int] = set()
         self.candidates = set(inner.problem.candidates.tolist())
@@ -57,7 +68,7 @@ class Checked(Strategy):
         self.asked |= set(got)
         return np.asarray(got, dtype=np.int64)
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices, rewards, fidelity=None) -> None:
         self.inner.tell(indices, rewards)
 
 

@@ -5,10 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from arch2vec import benchmarks
+from arch2vec import benchmarks, search
 from arch2vec.analysis import plots
 from arch2vec.analysis.report import build_report, load_experiment
-from arch2vec.search.runner import ExperimentConfig, run_experiment
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -18,11 +17,9 @@ def experiments(tmp_path_factory):
     """Two small real experiments on the embedded NB-201 CIFAR-10 benchmark."""
     root = tmp_path_factory.mktemp("exps")
     dirs = []
+    bench = benchmarks.load("nb201", "cifar10")
     for strategy in ("random", "evolution"):
-        config = ExperimentConfig(
-            strategy=strategy, benchmark="nb201", dataset="cifar10", runs=4, budget_queries=30
-        )
-        run_experiment(config, root / strategy, workers=1, progress=False)
+        search.run(strategy, bench, runs=4, budget_queries=30, out_dir=root / strategy)
         dirs.append(root / strategy)
     return dirs
 
@@ -33,9 +30,18 @@ def html_report(experiments, tmp_path_factory):
     return build_report(experiments, out, fmt="html")
 
 
-def write_experiment(path, rows, benchmark="nb201", dataset="cifar10"):
+def write_experiment(path, rows, evaluator=None):
     path.mkdir(parents=True)
-    config = {"strategy": "random", "benchmark": benchmark, "dataset": dataset, "file": None}
+    if evaluator is None:
+        optimum = benchmarks.load("nb201", "cifar10").best_valid
+        evaluator = {
+            "evaluator": "table",
+            "benchmark": "nb201",
+            "dataset": "cifar10",
+            "file": None,
+            "optimum": {"search": optimum, "valid": optimum, "test": None},
+        }
+    config = {"strategy": "random", "evaluator": evaluator}
     (path / "config.json").write_text(json.dumps({"config": config, "arch2vec": "test"}))
     (path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
@@ -104,7 +110,9 @@ def test_report_on_hand_written_runs_has_the_hand_computed_numbers(tmp_path):
     path = build_report([exp], tmp_path / "out", fmt="markdown", grid_points=3)
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     (group,) = doc["groups"]
-    assert group["optimum"] == pytest.approx(optimum) and group["regret_of"] == "validation"
+    assert (
+        group["optimum"] == pytest.approx(optimum) and group["regret_of"] == "validation accuracy"
+    )
     np.testing.assert_allclose(group["time_grid"], np.geomspace(20.0, 70.0, 3), rtol=1e-6)
     (e,) = group["experiments"]
     t = np.sqrt(20.0 * 70.0)  # middle grid point, ~37.4 s: run 0 knows 2 queries, run 1 one
@@ -172,8 +180,8 @@ def test_report_curves_of_real_runs(html_report, experiments):
 
 def test_experiments_are_grouped_by_benchmark_and_dataset(experiments, tmp_path):
     other = tmp_path / "c100"
-    config = ExperimentConfig(strategy="random", dataset="cifar100", runs=2, budget_queries=10)
-    run_experiment(config, other, workers=1, progress=False)
+    bench = benchmarks.load("nb201", "cifar100")
+    search.run("random", bench, runs=2, budget_queries=10, out_dir=other)
     build_report([experiments[0], other], tmp_path / "out")
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [g["dataset"] for g in doc["groups"]] == ["cifar10", "cifar100"]
@@ -198,3 +206,19 @@ def test_not_an_experiment_fails_in_one_line(tmp_path, experiments):
 def test_plot_regret_still_works(experiments, tmp_path):
     png = plots.plot_regret({"RS": experiments[0]}, 91.61, tmp_path / "r.png", title="t")
     assert png.read_bytes()[:8] == PNG
+
+
+def test_report_of_a_search_without_a_known_optimum(tmp_path):
+    """A surrogate or training search (DARTS): regret against the best reward found."""
+    evaluator = {"evaluator": "nb301", "space": "darts", "epoch": 98}
+    rows = [run_row(0, [10.0, 30.0], [92.0, 93.0]), run_row(1, [20.0, 40.0], [93.5, 93.5])]
+    for r in rows:
+        r["best_valid"] = [None] * len(r["index"])
+    exp = write_experiment(tmp_path / "darts", rows, evaluator)
+    build_report([exp], tmp_path / "out", fmt="markdown", grid_points=3)
+    (group,) = json.loads((tmp_path / "out" / "report.json").read_text())["groups"]
+    assert group["benchmark"] == "nb301" and group["optimum"] == 93.5
+    assert "best found" in group["regret_of"] and group["key"] == "best_reward"
+    (e,) = group["experiments"]
+    np.testing.assert_allclose(e["final_regret"], [0.5, 0.0])
+    assert e["label"] == "random (2 runs)"

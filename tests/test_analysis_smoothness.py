@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from arch2vec.analysis import draw
 from arch2vec.analysis import smoothness as sm
 from arch2vec.spaces.cells import Cells, edit_distance
 from arch2vec.spaces.nb201 import (
@@ -226,12 +227,12 @@ def test_walk_edit_distances(space):
 
 
 def test_pictures(space, pool, tmp_path):
-    out = sm.draw_cells(space, [0, 1, 7000], tmp_path / "cells.png", titles=["a", "b", "c"])
+    out = draw.draw_cells(space, [0, 1, 7000], tmp_path / "cells.png", titles=["a", "b", "c"])
     assert out.read_bytes().startswith(PNG)
-    out = sm.draw_cells(space, pool[:5], tmp_path / "grid.png", ncols=2)
+    out = draw.draw_cells(space, pool[:5], tmp_path / "grid.png", ncols=2)
     assert out.read_bytes().startswith(PNG)
     with pytest.raises(ValueError, match="titles"):
-        sm.draw_cells(space, [0, 1], tmp_path / "x.png", titles=["a"])
+        draw.draw_cells(space, [0, 1], tmp_path / "x.png", titles=["a"])
     groups = {"a": {1: np.array([1.0, 2.0]), 3: np.array([4.0, 5.0, 6.0])}, "b": {2: np.ones(3)}}
     out = sm.plot_distance_boxes(groups, tmp_path / "boxes.png")
     assert out.read_bytes().startswith(PNG)
@@ -240,12 +241,12 @@ def test_pictures(space, pool, tmp_path):
 def test_node_positions_are_topological(space, pool):
     from arch2vec.spaces.nb201 import ADJACENCY
 
-    pos = sm.node_positions(ADJACENCY, pool.ops[0])
+    pos = draw.node_positions(ADJACENCY, pool.ops[0])
     assert len(pos) == 8
     src, dst = np.nonzero(ADJACENCY)
     assert all(pos[i][0] < pos[j][0] for i, j in zip(src, dst, strict=True))
-    assert sm.short_op_name("conv3x3-bn-relu") == "conv3x3"
-    assert sm.short_op_name("maxpool3x3") == "max-pool"
+    assert draw.short_op_name("conv3x3-bn-relu") == "conv3x3"
+    assert draw.short_op_name("maxpool3x3") == "max-pool"
 
 
 def test_run_smoothness(space, pool, tmp_path):

@@ -8,8 +8,11 @@ from conftest import shared_file
 from arch2vec import benchmarks
 from arch2vec.benchmarks import nb101 as b101
 from arch2vec.benchmarks import nb201 as b201
-from arch2vec.benchmarks.base import Benchmark, Budget, BudgetExhausted
+from arch2vec.benchmarks.base import Benchmark
 from arch2vec.cli import main
+from arch2vec.evaluators.table import TableEvaluator
+from arch2vec.search import engine
+from arch2vec.search.budget import Budget
 from arch2vec.spaces import nb201
 
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
@@ -102,22 +105,39 @@ def test_query_and_budget():
         bench.query([2])
     with pytest.raises(ValueError, match="cell 9 is not covered"):
         bench.query([9])
-    budget = Budget(bench, seconds=35)
-    budget.query(0)
-    budget.query(1)
-    assert budget.spent == 30 and budget.num_queries == 2
-    budget.query(0)  # a repeat is free
-    assert budget.spent == 30
-    with pytest.raises(BudgetExhausted):
-        budget.query(3)  # would pass 35 s: refused, not charged
-    assert budget.spent == 30 and not budget.exhausted()
-    by_count = Budget(bench, queries=1)
-    by_count.query(1)
-    assert by_count.exhausted()
-    with pytest.raises(BudgetExhausted):
-        by_count.query(0)
+    evaluator = TableEvaluator(bench)
+    told = []
+    trace = engine.run(Fixed([[0, 1], [0, 3], [1]], told), evaluator, Budget(seconds=35))
+    # 0 and 1 cost 30 s; the repeat of 0 is free; 3 would pass 35 s: refused, not charged, and
+    # the run ends with the strategy told the prefix it got
+    assert trace.index == [0, 1] and trace.cost == [10.0, 30.0] and trace.spent == 30
+    assert told == [([0, 1], [50.0, 60.0]), ([0], [50.0])]
+    told.clear()
+    trace = engine.run(Fixed([[1, 0]], told), evaluator, Budget(queries=1))
+    assert trace.index == [1] and told == [([1], [60.0])]
     with pytest.raises(ValueError, match="seconds or queries"):
-        Budget(bench)
+        Budget()
+    for bad in (float("nan"), float("inf"), -5, 0):
+        with pytest.raises(ValueError, match="budget_seconds"):
+            Budget(seconds=bad)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="budget_queries"):
+            Budget(queries=bad)
+
+
+class Fixed:
+    """A strategy that asks for fixed batches and records what it is told."""
+
+    space = None
+
+    def __init__(self, batches, told):
+        self.batches, self.told = list(batches), told
+
+    def ask(self):
+        return np.asarray(self.batches.pop(0) if self.batches else [], dtype=np.int64)
+
+    def tell(self, indices, rewards, fidelity=None):
+        self.told.append((np.asarray(indices).tolist(), np.asarray(rewards).tolist()))
 
 
 def test_malformed_csv_names_file_row_and_column(tmp_path):
@@ -167,7 +187,7 @@ def test_cli_query_and_info(capsys):
     assert main(["bench", "query", "nb201", "not-an-arch"]) == 2
     assert "neither a pool index nor" in capsys.readouterr().err or True
     assert main(["bench", "info", "nb201-csv"]) == 2
-    assert "--file" in capsys.readouterr().err
+    assert "reads a file" in capsys.readouterr().err
     assert main(["bench", "list", "--json"]) == 0
     assert {r["benchmark"] for r in json.loads(capsys.readouterr().out)} >= {"nb201", "nb101-30k"}
 
@@ -220,6 +240,9 @@ def test_analog_source_maps_its_key_convention(merged_csv):
         "noisy_accuracy",
         "analog_accuracy",
     }
+    from arch2vec import search
+
     with pytest.raises(ValueError, match="budget in queries"):
-        Budget(bench, seconds=100)
-    assert Budget(bench, queries=3).query(resnet)["search"] == bench.test[resnet]
+        search.run("random", bench, budget_seconds=100)
+    found = TableEvaluator(bench).evaluate(None, indices=np.array([resnet]))
+    assert found.reward[0] == bench.test[resnet]

@@ -39,7 +39,7 @@ def test_search_with_training_and_final_evaluation(tmp_path, capsys):
     argv += ["--batch-size", "8", "--device", "cpu", "--out", str(out), "--json"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["queries"] == 2 and 0.0 <= summary["best"]["reward"] <= 100.0
+    assert summary["budget_queries"] == 2 and 0.0 <= summary["best"]["reward"] <= 100.0
     argv = ["darts-eval", "--run", str(out), "--data", str(data), "--epochs", "1"]
     argv += ["--layers", "3", "--channels", "4", "--batch-size", "8", "--device", "cpu"]
     assert main([*argv, "--out", str(tmp_path / "final.json"), "--json"]) == 0
@@ -51,9 +51,10 @@ def test_search_with_training_and_final_evaluation(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--evaluator", "nb301", "--budget-queries", "5"], "needs --surrogate-dir"),
-        (["--evaluator", "train", "--budget-queries", "5"], "needs --data"),
-        (["--evaluator", "train", "--budget-seconds", "5", "--data", "x"], "--budget-queries"),
+        (["--evaluator", "nb301", "--budget-queries", "5"], "(--surrogate-dir)"),
+        (["--evaluator", "train", "--budget-queries", "5"], "(--data)"),
+        (["--evaluator", "train", "--budget-seconds", "5", "--data", "x"], "budget in queries"),
+        (["--evaluator", "nope", "--budget-queries", "5"], "unknown evaluator 'nope'"),
     ],
 )
 def test_evaluator_option_errors(argv, message, tmp_path, capsys):

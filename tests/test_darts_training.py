@@ -9,16 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from arch2vec.benchmarks.evaluator import Evaluator
-from arch2vec.benchmarks.training import (
-    ImageData,
-    TrainingEvaluator,
-    as_image_data,
-    final_evaluation,
-    load_cifar10,
-    train_cell,
-)
-from arch2vec.models.darts_net import (
+from arch2vec.evaluators.base import Evaluator
+from arch2vec.evaluators.darts.data import ImageData, as_image_data, load_cifar10
+from arch2vec.evaluators.darts.evaluator import TrainingEvaluator
+from arch2vec.evaluators.darts.network import (
     DARTS_V2,
     DARTS_V2_REDUCE,
     DartsNetwork,
@@ -27,6 +21,7 @@ from arch2vec.models.darts_net import (
     make_op,
     reduction_layers,
 )
+from arch2vec.evaluators.darts.trainer import final_evaluation, train_cell
 from arch2vec.spaces.cells import Cells
 from arch2vec.spaces.darts import (
     GENOTYPE_OPS,
@@ -273,7 +268,8 @@ def test_final_evaluation_tiny(data):
 
 
 def test_augmentation_matches_a_plain_reference():
-    from arch2vec.benchmarks.training import CIFAR10_MEAN, CIFAR10_STD, _augment, _normalizer
+    from arch2vec.evaluators.darts.data import CIFAR10_MEAN, CIFAR10_STD
+    from arch2vec.evaluators.darts.trainer import _augment, _normalizer
 
     images, _ = synthetic(6, 2, channels_last=False)
     mean, std = _normalizer(torch.device("cpu"))

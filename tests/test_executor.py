@@ -12,7 +12,6 @@ from arch2vec.search.executor import (
     RayExecutor,
     make_executor,
 )
-from arch2vec.search.runner import ExperimentConfig, run_experiment
 
 # Module-level task functions: the process pool and Ray import them by name.
 
@@ -123,15 +122,17 @@ def test_ray_task_resources_set_capacity(ray_instance):
 
 
 def test_run_experiment_on_ray_equals_local(ray_instance, tmp_path):
-    config = ExperimentConfig(strategy="random", benchmark="nb201", runs=4, budget_queries=20)
-    local = run_experiment(config, tmp_path / "local", workers=1, progress=False)
+    from arch2vec import benchmarks, search
+
+    bench = benchmarks.load("nb201", "cifar10")
+
+    def run_experiment(out, **kw):
+        return search.run("random", bench, runs=4, budget_queries=20, out_dir=out, **kw).summary
+
+    local = run_experiment(tmp_path / "local", workers=1)
     seen = []
     remote = run_experiment(
-        config,
-        tmp_path / "ray",
-        executor="ray",
-        progress=False,
-        on_run=lambda row: seen.append(row["run"]),
+        tmp_path / "ray", executor="ray", on_run=lambda row: seen.append(row["run"])
     )
     assert sorted(seen) == [0, 1, 2, 3]
 
@@ -143,4 +144,4 @@ def test_run_experiment_on_ray_equals_local(ray_instance, tmp_path):
     local.pop("wall_seconds"), remote.pop("wall_seconds")
     assert local == remote
     with pytest.raises(ValueError, match="unknown executor"):
-        run_experiment(config, tmp_path / "x", executor="dask", progress=False)
+        run_experiment(tmp_path / "x", executor="dask")

@@ -18,6 +18,7 @@ from arch2vec.spaces.darts import (
 pytest.importorskip("onnxruntime", reason="the NB-301 surrogate needs arch2vec[nb301]")
 
 from arch2vec.benchmarks import nb301  # noqa: E402
+from arch2vec.evaluators.nb301 import NB301Evaluator  # noqa: E402
 
 # DARTS (second order) normal cell, Liu et al. 2019, genotypes.py DARTS_V2.normal.
 DARTS_V2 = (
@@ -192,7 +193,7 @@ def test_parent_folders_accepted(surrogate_dir):
 
 
 def test_evaluator(surrogate):
-    evaluator = nb301.NB301Evaluator(surrogate=surrogate)
+    evaluator = NB301Evaluator(surrogate=surrogate)
     assert evaluator.name == "nb301" and evaluator.space == "darts"
     g = sample_genotypes(5, seed=14)
     cells = genotypes_to_cells(g)
@@ -210,7 +211,7 @@ def test_evaluator(surrogate):
     described = evaluator.describe()
     assert described["epoch"] == 98 and described["onnxruntime"]
     with pytest.raises(ValueError, match="epoch"):
-        nb301.NB301Evaluator(surrogate=surrogate, epoch=120)
+        NB301Evaluator(surrogate=surrogate, epoch=120)
 
 
 class SmallDarts(DartsSpace):
@@ -219,8 +220,9 @@ class SmallDarts(DartsSpace):
 
 
 def test_registry_load_small_pool(surrogate, surrogate_dir, tmp_path, monkeypatch):
-    assert benchmarks.BENCHMARKS["nb301"][:3] == ("darts", True, ("cifar10",))
-    with pytest.raises(ValueError, match="--file"):
+    info = benchmarks.BENCHMARKS["nb301"]
+    assert (info.space, info.needs_file, info.datasets) == ("darts", True, ("cifar10",))
+    with pytest.raises(ValueError, match="reads a file"):
         benchmarks.load("nb301", data_dir=tmp_path)
     monkeypatch.setitem(spaces.SPACES, "darts", SmallDarts)
     bench = benchmarks.load("nb301", file=surrogate_dir, data_dir=tmp_path)
@@ -246,7 +248,7 @@ def test_registry_load_small_pool(surrogate, surrogate_dir, tmp_path, monkeypatc
 def test_surrogate_pickles_for_worker_processes(surrogate_dir):
     import pickle
 
-    evaluator = nb301.NB301Evaluator(surrogate_dir)
+    evaluator = NB301Evaluator(surrogate_dir)
     again = pickle.loads(pickle.dumps(evaluator))
     cells = spaces.get("darts").all()[:5]
     np.testing.assert_array_equal(again.evaluate(cells).reward, evaluator.evaluate(cells).reward)

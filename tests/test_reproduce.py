@@ -67,23 +67,18 @@ def test_packaged_table3_equals_the_papers_csv():
 
 
 def test_table3_markdown_and_regret_plot(tmp_path):
+    from arch2vec import benchmarks, search
     from arch2vec.analysis.plots import plot_regret, regret_by_query
     from arch2vec.analysis.reproduce import table3_markdown
-    from arch2vec.search.runner import ExperimentConfig, run_experiment
+    from arch2vec.search.record import read_runs
 
     exp = tmp_path / "rs"
-    summary = run_experiment(
-        ExperimentConfig(strategy="random", runs=3, budget_queries=15),
-        exp,
-        workers=1,
-        progress=False,
-    )
+    bench = benchmarks.load("nb201", "cifar10")
+    summary = search.run("random", bench, runs=3, budget_queries=15, out_dir=exp).summary
     text = table3_markdown([summary])
     assert text.splitlines()[2].startswith("| RS (3 runs) | ")
     assert "(90.94 ± 0.38)" in text and "(93.75 ± 0.37)" in text
-    from arch2vec.analysis.plots import load_runs
-
-    regret = regret_by_query(load_runs(exp), 91.61)
+    regret = regret_by_query(list(read_runs(exp).values()), 91.61)
     assert regret.shape == (3, 15) and (regret >= 0).all()
     assert (np.diff(regret, axis=1) <= 1e-9).all()  # best-so-far regret never rises
     png = plot_regret({"RS": exp}, 91.61, tmp_path / "r.png")

@@ -6,10 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import run_on as run
 
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
-from arch2vec.search.base import SearchProblem, run
+from arch2vec.search.base import Request, SearchProblem
 from arch2vec.search.evolution import CellEncoding, RegularizedEvolution, first_new, mutate
 from arch2vec.search.random import RandomSearch, sample_unvisited
 from arch2vec.search.reinforce import Reinforce
@@ -29,7 +30,7 @@ def _bohb():
 @pytest.fixture(scope="module")
 def problem() -> SearchProblem:
     space = spaces.get("nb201")
-    return SearchProblem(space=space, cells=space.all(), candidates=np.arange(N201))
+    return SearchProblem(space, np.arange(N201))
 
 
 def _digits() -> np.ndarray:
@@ -66,7 +67,7 @@ def toy_multi(toy) -> Benchmark:
 def _make(name: str, problem, seed: int, **hyper):
     cls = {"random": RandomSearch, "evolution": RegularizedEvolution, "reinforce": Reinforce}
     cls = _bohb() if name == "bohb" else cls[name]
-    return cls(problem, np.random.default_rng(seed), **hyper)
+    return cls(problem.space, candidates=problem.candidates, seed=seed, **hyper)
 
 
 def _checked(strategy):
@@ -75,7 +76,10 @@ def _checked(strategy):
     ask = strategy.ask
 
     def checked_ask():
-        out = np.asarray(ask())
+        answer = ask()
+        if isinstance(answer, Request):  # a lower-fidelity evaluation, not a proposal
+            return answer
+        out = np.asarray(answer)
         assert not seen.intersection(out.tolist()), "re-proposed a visited cell"
         assert len(set(out.tolist())) == len(out)
         seen.update(out.tolist())
@@ -108,7 +112,7 @@ def test_sample_unvisited_is_uniform_without_repeats(problem):
     visited = set(range(0, N201, 2))
     got = sample_unvisited(problem, rng, visited, 50)
     assert len(set(got.tolist())) == 50 and not visited.intersection(got.tolist())
-    small = SearchProblem(problem.space, problem.cells, np.arange(5))
+    small = SearchProblem(problem.space, np.arange(5))
     assert sorted(sample_unvisited(small, rng, {1, 3}, 10).tolist()) == [0, 2, 4]
     assert len(sample_unvisited(small, rng, set(range(5)), 1)) == 0
 
@@ -155,13 +159,13 @@ def test_evolution_and_reinforce_beat_random_on_toy(problem, toy):
 
 
 def test_evolution_population_ages(problem, toy):
-    strategy = RegularizedEvolution(problem, np.random.default_rng(0), population=5, sample=2)
+    strategy = RegularizedEvolution(problem.space, seed=0, population=5, sample=2)
     trace = run(strategy, toy, 0, budget_queries=12)
     assert [i for i, _ in strategy.population] == trace.index[-5:]
 
 
 def test_reinforce_moves_towards_reward(problem, toy):
-    strategy = Reinforce(problem, np.random.default_rng(0), lr=1.0)
+    strategy = Reinforce(problem.space, seed=0, lr=1.0)
     run(strategy, toy, 0, budget_queries=60)
     probs = strategy.probabilities()
     assert probs.sum(axis=1) == pytest.approx(np.ones(6))
@@ -171,11 +175,11 @@ def test_reinforce_moves_towards_reward(problem, toy):
 
 def test_failed_evaluations_are_ignored(problem):
     """A NaN reward (a failed evaluation) neither joins the population nor moves REINFORCE."""
-    evo = RegularizedEvolution(problem, np.random.default_rng(0), population=5, sample=2)
+    evo = RegularizedEvolution(problem.space, seed=0, population=5, sample=2)
     asked = evo.ask()
     evo.tell(asked, np.full(len(asked), np.nan))
     assert len(evo.population) == 0
-    rl = Reinforce(problem, np.random.default_rng(0), lr=1.0)
+    rl = Reinforce(problem.space, seed=0, lr=1.0)
     before = rl.probabilities().copy()
     asked = rl.ask()
     rl.tell(asked, np.full(len(asked), np.nan))
@@ -186,35 +190,43 @@ def test_failed_evaluations_are_ignored(problem):
 # --------------------------------------------------------------------------- BOHB
 
 
-def test_bohb_low_fidelities_are_extra_cost(problem, toy_multi):
-    from arch2vec.search.bohb import lower_fidelities
+def test_bohb_low_fidelities_are_asked_for_and_charged(problem, toy_multi):
+    from arch2vec.evaluators.table import TableEvaluator, lower_fidelities
 
     BOHB = _bohb()
-    assert [f[0] for f in lower_fidelities(toy_multi, problem.candidates)] == ["1", "3"]
-    strategy = BOHB(problem, np.random.default_rng(0), benchmark=toy_multi)
+    assert list(lower_fidelities(toy_multi)) == ["1", "3"]
+    fidelities = TableEvaluator(toy_multi).fidelities
+    assert fidelities == ("1", "3")
+    strategy = BOHB(problem.space, seed=0, fidelities=fidelities)
     assert strategy.steps == [1, 3]
     trace = run(_checked(strategy), toy_multi, 0, budget_queries=25)
     assert len(set(trace.index)) == len(trace.index) == 25
     pruned = [t for t in strategy.study.trials if t.state.name == "PRUNED"]
     assert pruned and strategy.low_fidelity_evaluations > 25
-    spent = sum(
+    low = sum(
         1.0 if step == 1 else 3.0 for t in strategy.study.trials for step in t.intermediate_values
     )
-    assert strategy.extra_cost == pytest.approx(spent)
-    again = BOHB(problem, np.random.default_rng(0), benchmark=toy_multi)
+    assert trace.spent == pytest.approx(9.0 * 25 + low)  # full fidelity 9 s a query
+    assert trace.evaluations == 25 + strategy.low_fidelity_evaluations
+    again = BOHB(problem.space, seed=0, fidelities=fidelities)
     assert run(again, toy_multi, 0, budget_queries=25).index == trace.index
-    assert again.extra_cost == strategy.extra_cost
+
+
+def test_bohb_low_fidelities_never_pass_a_time_budget(problem, toy_multi):
+    BOHB = _bohb()
+    strategy = BOHB(problem.space, seed=1, fidelities=("1", "3"))
+    trace = run(strategy, toy_multi, 1, budget_seconds=100)
+    assert trace.spent <= 100 and trace.cost[-1] <= 100
 
 
 def test_bohb_without_fidelities_is_tpe(problem, toy):
     import optuna
 
     BOHB = _bohb()
-    for bench in (None, toy):
-        strategy = BOHB(problem, np.random.default_rng(0), benchmark=bench)
-        assert isinstance(strategy.study.pruner, optuna.pruners.NopPruner)
-        run(strategy, toy, 0, budget_queries=15)
-        assert strategy.extra_cost == 0.0 and strategy.low_fidelity_evaluations == 0
+    strategy = BOHB(problem.space, seed=0)
+    assert isinstance(strategy.study.pruner, optuna.pruners.NopPruner)
+    trace = run(strategy, toy, 0, budget_queries=15)
+    assert strategy.low_fidelity_evaluations == 0 and trace.evaluations == 15
 
 
 def test_bohb_needs_optuna(problem, monkeypatch):
@@ -222,7 +234,7 @@ def test_bohb_needs_optuna(problem, monkeypatch):
     from arch2vec.search.bohb import BOHB
 
     with pytest.raises(ImportError, match="pip install optuna"):
-        BOHB(problem, np.random.default_rng(0))
+        BOHB(problem.space, seed=0)
 
 
 # --------------------------------------------------------------------------- NB-101
@@ -230,7 +242,7 @@ def test_bohb_needs_optuna(problem, monkeypatch):
 
 def test_nb101_encoding_mutation_and_search(nb101_space):
     cells = nb101_space.all()
-    problem = SearchProblem(nb101_space, cells, np.arange(len(cells)))
+    problem = SearchProblem(nb101_space, np.arange(len(cells)))
     enc = CellEncoding.of(problem)
     assert enc.num_choices.tolist() == [3] * 5 + [2] * 21  # 5 inner ops, 21 adjacency bits
     rng = np.random.default_rng(0)

@@ -4,13 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arch2vec import search as a2v_search
 from arch2vec import spaces
-from arch2vec.benchmarks.evaluator import Evaluation, Evaluator
-from arch2vec.search import runner
+from arch2vec.evaluators.base import Evaluation, Evaluator
 from arch2vec.search.base import Strategy
-from arch2vec.search.evaluate import run_file, search_with_evaluator
 from arch2vec.search.executor import LocalExecutor
 from arch2vec.search.random import RandomSearch
+from arch2vec.search.record import run_file
 from arch2vec.spaces.darts import NODE_TYPES
 
 OP = {name: i for i, name in enumerate(NODE_TYPES)}
@@ -45,11 +45,15 @@ class FakeEvaluator(Evaluator):
     name = "fake"
     space = "darts"
 
-    def __init__(self, flaky_dir):
+    def __init__(self, flaky_dir, candidates=None):
         self.flaky_dir = str(flaky_dir)
         self.evaluated = []  # cells keys, per attempt (inline executor only)
+        self.subset = candidates
 
-    def evaluate(self, cells):
+    def candidates(self, num_cells):
+        return self.subset
+
+    def evaluate(self, cells, *, indices=None, fidelity=None):
         out = Evaluation(np.full(len(cells), np.nan), np.zeros(len(cells)))
         for i in range(len(cells)):
             adj, ops = cells.adjacency[i], cells.ops[i]
@@ -84,9 +88,17 @@ def darts():
 def search(darts, out, strategy="random", flaky_dir=None, evaluator=None, **kw):
     space, candidates, features = darts
     evaluator = evaluator or FakeEvaluator(flaky_dir or out.parent / f"{out.name}-flaky")
+    evaluator.subset = candidates if evaluator.subset is None else evaluator.subset
     Path(evaluator.flaky_dir).mkdir(parents=True, exist_ok=True)
-    kw = {"runs": 2, "queries": 40, "seed": 0, "progress": False, "candidates": candidates, **kw}
-    return search_with_evaluator(strategy, space, features, evaluator, out, **kw)
+    kw = {"runs": 2, "budget_queries": 40, "seed": 0, **kw}
+    result = a2v_search.run(
+        strategy, evaluator, space=space, embeddings=features, out_dir=out, **kw
+    )
+    if out is not None:
+        from arch2vec.analysis.draw import draw_best
+
+        draw_best(space, result.summary, out / "best_cell.png")
+    return result.summary
 
 
 def rows_of(out, run):
@@ -129,7 +141,7 @@ def test_search_records_every_query_and_failure(darts, tmp_path, strategy):
         best = max((r for r in rows if r["reward"] is not None), key=lambda r: r["reward"])
         per_run = summary["per_run"][run]
         assert per_run["failures"] == failures and per_run["queries"] == 40
-        assert per_run["best"] == {k: best[k] for k in ("index", "genotype", "reward", "query")}
+        assert per_run["best"] == pytest.approx({k: best[k] for k in ("index", "reward", "query")})
     assert summary["failures"] == total_failures and summary["runs"] == 2
     bests = [summary["per_run"][r]["best"]["reward"] for r in (0, 1)]
     assert summary["best"]["reward"] == max(bests)
@@ -137,19 +149,31 @@ def test_search_records_every_query_and_failure(darts, tmp_path, strategy):
     assert summary["best_reward_std"] == pytest.approx(np.std(bests))
     assert json.loads((out / "summary.json").read_text()) == summary
     assert (out / "best_cell.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    config = json.loads((out / "config.json").read_text())
+    assert summary["best"]["genotype"] == space.to_native(pool[summary["best"]["index"]])[0]
+    config = json.loads((out / "config.json").read_text())["config"]
     assert config["strategy"] == strategy and config["evaluator"] == {
         "evaluator": "fake",
         "space": "darts",
     }
-    assert config["queries"] == 40 and config["runs"] == 2 and config["seed"] == 0
-    assert config["candidates"]["count"] == 2000 and config["features"]["shape"] == [600_000, 8]
+    assert config["budget_queries"] == 40 and config["runs"] == 2 and config["seed"] == 0
+    assert config["candidates"]["count"] == 2000
+    if strategy != "random":
+        assert config["embeddings"]["shape"] == [600_000, 8]
+    runs = [json.loads(x) for x in (out / "runs.jsonl").read_text().splitlines()]
+    assert sorted(r["run"] for r in runs) == [0, 1]  # the report reads these, as for a table
+    for r in runs:
+        assert r["index"] == [q["index"] for q in rows_of(out, r["run"])]
+        assert len(r["errors"]) == summary["per_run"][r["run"]]["failures"]
 
 
 def kill(out, run, keep):
-    """A run killed after ``keep`` records, in the middle of writing the next one."""
+    """A run killed after ``keep`` records, in the middle of writing the next one: not finished,
+    so not in runs.jsonl."""
     lines = run_file(out, run).read_text().splitlines(keepends=True)
     run_file(out, run).write_text("".join(lines[:keep]) + lines[keep][:25])
+    finished = (out / "runs.jsonl").read_text().splitlines(keepends=True)
+    kept = [x for x in finished if json.loads(x)["run"] != run]
+    (out / "runs.jsonl").write_text("".join(kept))
     (out / "summary.json").unlink(missing_ok=True)
     (out / "best_cell.png").unlink(missing_ok=True)
 
@@ -183,34 +207,45 @@ def test_resume_after_a_kill_equals_an_uninterrupted_search(darts, tmp_path, str
 
 def test_resume_refuses_other_settings_and_may_add_runs(darts, tmp_path):
     out = tmp_path / "s"
-    search(darts, out, runs=1, queries=10)
-    with pytest.raises(ValueError, match="--resume"):
-        search(darts, out, runs=1, queries=10)
+    search(darts, out, runs=1, budget_queries=10)
+    with pytest.raises(ValueError, match="resume it"):
+        search(darts, out, runs=1, budget_queries=10)
     with pytest.raises(ValueError, match="other settings"):
-        search(darts, out, runs=1, queries=12, resume=True)
+        search(darts, out, runs=1, budget_queries=12, resume=True)
     with pytest.raises(ValueError, match="other settings"):
-        search(darts, out, "evolution", runs=1, queries=10, resume=True)
-    more = search(darts, out, runs=3, queries=10, resume=True)
+        search(darts, out, "evolution", runs=1, budget_queries=10, resume=True)
+    more = search(darts, out, runs=3, budget_queries=10, resume=True)
     assert more["runs"] == 3
-    fresh = search(darts, tmp_path / "fresh", runs=3, queries=10)
+    fresh = search(darts, tmp_path / "fresh", runs=3, budget_queries=10)
     assert strip(more) == strip(fresh)
 
 
 def test_parallel_runs_equal_serial_runs(darts, tmp_path):
-    serial = strip(search(darts, tmp_path / "a", "arch2vec-bo", runs=3, queries=20))
+    serial = strip(search(darts, tmp_path / "a", "arch2vec-bo", runs=3, budget_queries=20))
     with LocalExecutor(2) as ex:  # capacity 2: two runs at a time, each in its own thread
         parallel = strip(
-            search(darts, tmp_path / "b", "arch2vec-bo", runs=3, queries=20, executor=ex)
+            search(
+                darts,
+                tmp_path / "b",
+                "arch2vec-bo",
+                runs=3,
+                budget_queries=20,
+                executor=ex,
+                parallel="evaluations",
+            )
         )
-    assert parallel == serial
+    processes = strip(
+        search(darts, tmp_path / "c", "arch2vec-bo", runs=3, budget_queries=20, workers=2)
+    )
+    assert parallel == serial == processes
     for run in range(3):
-        assert (
-            run_file(tmp_path / "a", run).read_text() == run_file(tmp_path / "b", run).read_text()
-        )
+        text = run_file(tmp_path / "a", run).read_text()
+        assert text == run_file(tmp_path / "b", run).read_text()
+        assert text == run_file(tmp_path / "c", run).read_text()
 
 
 class Broken(FakeEvaluator):
-    def evaluate(self, cells):
+    def evaluate(self, cells, *, indices=None, fidelity=None):
         raise MemoryError("out of memory")
 
 
@@ -222,7 +257,9 @@ class Unpicklable(FakeEvaluator):
 
 def test_a_search_where_everything_fails(darts, tmp_path):
     out = tmp_path / "s"
-    summary = search(darts, out, "arch2vec-bo", evaluator=Broken(tmp_path), runs=1, queries=5)
+    summary = search(
+        darts, out, "arch2vec-bo", evaluator=Broken(tmp_path), runs=1, budget_queries=5
+    )
     assert summary["failures"] == 5 and summary["best"] is None
     assert summary["best_reward_mean"] is None and summary["per_run"][0]["best"] is None
     assert {r["error"] for r in rows_of(out, 0)} == {
@@ -236,10 +273,20 @@ def test_an_evaluator_that_cannot_reach_the_workers_fails_first(darts, tmp_path)
         LocalExecutor(2) as ex,
         pytest.raises(ValueError, match=r"cannot send the evaluator \(Unpicklable\)"),
     ):
-        search(darts, tmp_path / "s", evaluator=Unpicklable(tmp_path), executor=ex)
+        search(
+            darts,
+            tmp_path / "s",
+            evaluator=Unpicklable(tmp_path),
+            executor=ex,
+            parallel="evaluations",
+        )
     assert not (tmp_path / "s" / "config.json").exists()
+    with pytest.raises(ValueError, match=r"cannot send a search run"):
+        search(darts, tmp_path / "u", evaluator=Unpicklable(tmp_path), workers=2)
+    assert not (tmp_path / "u" / "config.json").exists()
     # inline, nothing is pickled
-    assert search(darts, tmp_path / "t", evaluator=Unpicklable(tmp_path), queries=3)["runs"] == 2
+    inline = search(darts, tmp_path / "t", evaluator=Unpicklable(tmp_path), budget_queries=3)
+    assert inline["runs"] == 2
 
 
 class Repeater(Strategy):
@@ -247,9 +294,9 @@ class Repeater(Strategy):
 
     told: dict[int, list] = {}
 
-    def __init__(self, problem, rng):
-        super().__init__(problem, rng)
-        self.inner = RandomSearch(problem, rng)
+    def __init__(self, space, *, embeddings=None, candidates=None, seed=0):
+        super().__init__(space, candidates=candidates, seed=seed)
+        self.inner = RandomSearch(space, candidates=candidates, seed=self.rng)
         self.asked = []
         self.log = Repeater.told.setdefault(id(self), [])
 
@@ -260,15 +307,14 @@ class Repeater(Strategy):
         self.asked += batch
         return np.asarray(batch)
 
-    def tell(self, indices, rewards):
+    def tell(self, indices, rewards, fidelity=None):
         self.log.append((np.asarray(indices).tolist(), np.asarray(rewards).tolist()))
 
 
-def test_budget_repeats_are_free_and_the_last_batch_is_cut(darts, tmp_path, monkeypatch):
-    monkeypatch.setitem(runner.STRATEGIES, "repeater", f"{__name__}:Repeater")
+def test_budget_repeats_are_free_and_the_last_batch_is_cut(darts, tmp_path):
     Repeater.told.clear()
     out = tmp_path / "r"
-    search(darts, out, "repeater", runs=1, queries=10)
+    search(darts, out, Repeater, runs=1, budget_queries=10)
     rows = {r["index"]: r for r in rows_of(out, 0)}
     assert len(rows) == 10
     (log,) = [log for log in Repeater.told.values() if log]  # one instance only checked args
@@ -284,16 +330,16 @@ def test_budget_repeats_are_free_and_the_last_batch_is_cut(darts, tmp_path, monk
 def test_bad_arguments(darts, tmp_path):
     space, candidates, features = darts
     ev = FakeEvaluator(tmp_path)
-    with pytest.raises(ValueError, match="needs features"):
-        search_with_evaluator("arch2vec-bo", space, None, ev, tmp_path / "a", progress=False)
-    with pytest.raises(ValueError, match="tabular"):
-        search_with_evaluator("bohb", space, None, ev, tmp_path / "a", progress=False)
-    with pytest.raises(ValueError, match="features"):
-        search_with_evaluator("random", space, features[:10], ev, tmp_path / "a", progress=False)
+    with pytest.raises(ValueError, match="needs embeddings"):
+        a2v_search.run("arch2vec-bo", ev, space=space, budget_queries=5, out_dir=tmp_path / "a")
+    with pytest.raises(ValueError, match="embeddings"):
+        a2v_search.run("arch2vec-rl", ev, space=space, embeddings=features[:10], budget_queries=5)
     with pytest.raises(ValueError, match="candidates"):
-        search(darts, tmp_path / "b", candidates=np.array([1, 1]))
-    with pytest.raises(ValueError, match="unknown hyper"):
-        search(darts, tmp_path / "c", "arch2vec-bo", hyper={"bogus": 1})
+        search(darts, tmp_path / "b", evaluator=FakeEvaluator(tmp_path, np.array([1, 1])))
+    with pytest.raises(ValueError, match="has no parameter 'bogus'"):
+        search(darts, tmp_path / "c", "arch2vec-bo", params={"bogus": 1})
+    with pytest.raises(ValueError, match="top_k must be >= 1"):
+        search(darts, tmp_path / "c", "arch2vec-bo", params={"top_k": 0})
     assert not (tmp_path / "c" / "config.json").exists()
 
     class Nb201Evaluator(FakeEvaluator):
@@ -303,6 +349,11 @@ def test_bad_arguments(darts, tmp_path):
         search(darts, tmp_path / "d", evaluator=Nb201Evaluator(tmp_path))
 
 
+def test_bohb_runs_with_an_evaluator_without_fidelities(darts, tmp_path):
+    summary = search(darts, tmp_path / "b", "bohb", runs=1, budget_queries=12)
+    assert summary["per_run"][0]["queries"] == 12
+
+
 # ---------------------------------------------------------------------------------------------
 # Ray: one local instance for this module (conftest's ray_instance)
 
@@ -310,9 +361,9 @@ def test_bad_arguments(darts, tmp_path):
 def test_search_on_ray_equals_inline(darts, ray_instance, tmp_path):
     from arch2vec.search.executor import RayExecutor
 
-    inline = strip(search(darts, tmp_path / "a", runs=2, queries=20))
+    inline = strip(search(darts, tmp_path / "a", runs=2, budget_queries=20))
     ex = RayExecutor(retries=2)
-    remote = strip(search(darts, tmp_path / "b", runs=2, queries=20, executor=ex))
+    remote = strip(search(darts, tmp_path / "b", runs=2, budget_queries=20, executor=ex))
     assert remote == inline
     for run in range(2):
         assert (

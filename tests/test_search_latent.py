@@ -13,12 +13,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import Checked
+from conftest import run_on as run
 
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
-from arch2vec.search.base import SearchProblem, run
-from arch2vec.search.bo import BO, MLP, BayesianLinearRegression, expected_improvement
-from arch2vec.search.rl import RL, discounted_returns
+from arch2vec.search.base import check_params
+from arch2vec.search.bo import MLP, BayesianLinearRegression, expected_improvement
+from arch2vec.search.bo import ArchBO as BO
+from arch2vec.search.rl import ArchRL as RL
+from arch2vec.search.rl import discounted_returns
 
 NUM = 15625
 
@@ -38,9 +41,7 @@ def toy(features: np.ndarray, target: int) -> Benchmark:
 def search(cls, nb201, target, seed, budget, **hyper):
     space, cells, feats = nb201
     bench = toy(feats, target)
-    strategy = cls(
-        SearchProblem(space, cells, bench.pool, feats), np.random.default_rng(seed), **hyper
-    )
+    strategy = cls(space, embeddings=feats, candidates=bench.pool, seed=seed, **hyper)
     return run(Checked(strategy), bench, seed, budget_queries=budget), strategy
 
 
@@ -112,7 +113,7 @@ def test_rl_budget_not_a_multiple_of_batch(nb201):
 def test_real_nb201(nb201, cls):
     space, cells, feats = nb201
     bench = benchmarks.load("nb201", "cifar10")
-    strategy = cls(SearchProblem(space, cells, bench.pool, feats), np.random.default_rng(0))
+    strategy = cls(space, embeddings=feats, candidates=bench.pool, seed=0)
     trace = run(Checked(strategy), bench, 0, budget_queries=50)
     check_trace(trace, 50)
     assert trace.best_reward[-1] > np.median(bench.search[bench.pool])
@@ -124,8 +125,8 @@ def test_candidates_restrict_proposals(nb201):
     bench = toy(feats, 10)
     cand = np.arange(0, NUM, 7)
     for cls in (BO, RL):
-        problem = SearchProblem(space, cells, cand, feats)
-        trace = run(Checked(cls(problem, np.random.default_rng(0))), bench, 0, budget_queries=20)
+        strategy = cls(space, embeddings=feats, candidates=cand, seed=0)
+        trace = run(Checked(strategy), bench, 0, budget_queries=20)
         assert np.isin(trace.index, cand).all()
 
 
@@ -225,13 +226,11 @@ def test_discounted_returns():
 
 
 @pytest.mark.parametrize("standardise", [False, True])
-def test_rl_nearest_unvisited_matches_brute_force(standardise):
+def test_rl_nearest_unvisited_matches_brute_force(nb201, standardise):
     rng = np.random.default_rng(1)
-    feats = rng.normal(size=(500, 16)) * 3 + 1
-    cand = np.arange(1, 500, 2)
-    strategy = RL(
-        SearchProblem(None, None, cand, feats), np.random.default_rng(0), standardise=standardise
-    )
+    feats = rng.normal(size=(NUM, 16)) * 3 + 1
+    cand = np.arange(1, NUM, 31)
+    strategy = RL(nb201[0], embeddings=feats, candidates=cand, seed=0, standardise=standardise)
     strategy._mark(cand[:40])
     actions = torch.from_numpy(rng.normal(size=(16, 16)).astype(np.float32))
     got = strategy.nearest_unvisited(actions)
@@ -246,10 +245,14 @@ def test_rl_nearest_unvisited_matches_brute_force(standardise):
         free.remove(best)
 
 
-def test_unknown_hyper_and_missing_features(nb201):
+def test_unknown_parameters_and_missing_embeddings(nb201):
     space, cells, feats = nb201
     for cls in (BO, RL):
-        with pytest.raises(ValueError, match="unknown hyper"):
-            cls(SearchProblem(space, cells, np.arange(NUM), feats), np.random.default_rng(0), x=1)
-        with pytest.raises(ValueError, match="needs features"):
-            cls(SearchProblem(space, cells, np.arange(NUM)), np.random.default_rng(0))
+        with pytest.raises(ValueError, match="has no parameter 'x'"):
+            check_params(cls, {"x": 1, "top_k": 2})
+        with pytest.raises(TypeError):
+            cls(space, embeddings=feats, seed=0, x=1)
+        with pytest.raises(ValueError, match="needs embeddings"):
+            cls(space, seed=0)
+        with pytest.raises(ValueError, match="embeddings: expected"):
+            cls(space, embeddings=feats[:10], seed=0)

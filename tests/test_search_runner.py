@@ -8,17 +8,22 @@ import time
 import numpy as np
 import pytest
 
+from arch2vec import benchmarks, search
 from arch2vec.cli import main
-from arch2vec.search.runner import ExperimentConfig, run_experiment
 
 
-def config(**kw):
-    base = {"strategy": "random", "benchmark": "nb201", "runs": 4, "budget_queries": 20}
-    return ExperimentConfig(**{**base, **kw})
+@pytest.fixture(scope="module")
+def nb201():
+    return benchmarks.load("nb201", "cifar10")
 
 
-def test_runs_are_recorded_and_summarised(tmp_path):
-    summary = run_experiment(config(), tmp_path / "exp", workers=1, progress=False)
+def run_experiment(nb201, out, strategy="random", **kw):
+    options = {"runs": 4, "budget_queries": 20, "workers": 1, **kw}
+    return search.run(strategy, nb201, out_dir=out, **options).summary
+
+
+def test_runs_are_recorded_and_summarised(tmp_path, nb201):
+    summary = run_experiment(nb201, tmp_path / "exp")
     rows = [json.loads(x) for x in (tmp_path / "exp" / "runs.jsonl").read_text().splitlines()]
     assert sorted(r["run"] for r in rows) == [0, 1, 2, 3]
     for r in rows:
@@ -30,20 +35,15 @@ def test_runs_are_recorded_and_summarised(tmp_path):
     assert json.loads((tmp_path / "exp" / "summary.json").read_text()) == summary
 
 
-def test_seconds_budget_is_never_exceeded(tmp_path):
-    run_experiment(
-        config(budget_queries=None, budget_seconds=20_000, runs=2),
-        tmp_path / "e",
-        workers=1,
-        progress=False,
-    )
+def test_seconds_budget_is_never_exceeded(tmp_path, nb201):
+    run_experiment(nb201, tmp_path / "e", budget_queries=None, budget_seconds=20_000, runs=2)
     for line in (tmp_path / "e" / "runs.jsonl").read_text().splitlines():
         assert json.loads(line)["cost"][-1] <= 20_000
 
 
-def test_parallel_equals_serial(tmp_path):
-    run_experiment(config(), tmp_path / "a", workers=1, progress=False)
-    run_experiment(config(), tmp_path / "b", workers=2, progress=False)
+def test_parallel_equals_serial(tmp_path, nb201):
+    run_experiment(nb201, tmp_path / "a", workers=1)
+    run_experiment(nb201, tmp_path / "b", workers=2)
 
     def runs(d):
         rows = [json.loads(x) for x in (d / "runs.jsonl").read_text().splitlines()]
@@ -52,32 +52,23 @@ def test_parallel_equals_serial(tmp_path):
     assert runs(tmp_path / "a") == runs(tmp_path / "b")
 
 
-def test_resume_skips_finished_runs_and_drops_a_cut_line(tmp_path):
+def test_resume_skips_finished_runs_and_drops_a_cut_line(tmp_path, nb201):
     out = tmp_path / "exp"
-    run_experiment(config(runs=2), out, workers=1, progress=False)
+    run_experiment(nb201, out, runs=2)
     with (out / "runs.jsonl").open("a") as f:
         f.write('{"run": 2, "seed": 2, "ind')  # killed while writing run 2
     seen = []
-    run_experiment(
-        config(runs=4),
-        out,
-        workers=1,
-        resume=True,
-        progress=False,
-        on_run=lambda row: seen.append(row["run"]),
-    )
+    run_experiment(nb201, out, runs=4, resume=True, on_run=lambda row: seen.append(row["run"]))
     assert seen == [2, 3]
     full = tmp_path / "full"
-    run_experiment(config(runs=4), full, workers=1, progress=False)
+    run_experiment(nb201, full, runs=4)
     assert sorted((out / "runs.jsonl").read_text().splitlines()) == sorted(
         (full / "runs.jsonl").read_text().splitlines()
     )
-    with pytest.raises(ValueError, match="--resume"):
-        run_experiment(config(runs=4), out, workers=1, progress=False)
+    with pytest.raises(ValueError, match="resume it"):
+        run_experiment(nb201, out, runs=4)
     with pytest.raises(ValueError, match="other settings"):
-        run_experiment(
-            config(runs=4, budget_queries=30), out, workers=1, resume=True, progress=False
-        )
+        run_experiment(nb201, out, runs=4, budget_queries=30, resume=True)
 
 
 def test_sigkill_then_resume(tmp_path):
@@ -115,11 +106,12 @@ def test_sigkill_then_resume(tmp_path):
     "argv, message",
     [
         (["--strategy", "random", "--budget-queries", "5", "--hyper", "oops"], "KEY=VALUE"),
-        (["--strategy", "arch2vec-bo", "--budget-queries", "5"], "needs --embeddings"),
+        (["--strategy", "arch2vec-bo", "--budget-queries", "5"], "needs embeddings"),
+        (["--strategy", "random", "--budget-queries", "5", "--hyper", "x=1"], "no parameter 'x'"),
         (["--strategy", "random", "--budget-queries", "5", "--space", "nb101"], "not nb101"),
         (
             ["--strategy", "arch2vec-rl", "--budget-queries", "5", "--embeddings", "/nope"],
-            "no such embeddings",
+            "no such pre-training run",
         ),
     ],
 )

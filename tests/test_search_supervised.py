@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import Checked
+from conftest import run_on as run
 
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
+from arch2vec.models.regressor import GINRegressor
 from arch2vec.models.vgae import cell_tensors
-from arch2vec.search.base import SearchProblem, run
-from arch2vec.search.runner import strategy_class
-from arch2vec.search.supervised import GINRegressor, SupervisedBO, SupervisedRL
+from arch2vec.search import STRATEGIES
+from arch2vec.search.base import check_params
+from arch2vec.search.supervised import SupervisedBO, SupervisedRL
 
 NUM = 15625
 SMALL = {"gin_hidden": (32, 32), "latent": 16}
@@ -44,7 +46,7 @@ def toy(nb201, target: int) -> Benchmark:
 def search(cls, nb201, bench, seed, budget, candidates=None, **hyper):
     space, cells, _ = nb201
     cand = bench.pool if candidates is None else candidates
-    strategy = cls(SearchProblem(space, cells, cand), np.random.default_rng(seed), **hyper)
+    strategy = cls(space, candidates=cand, seed=seed, **hyper)
     return run(Checked(strategy), bench, seed, budget_queries=budget), strategy
 
 
@@ -55,9 +57,9 @@ def check_trace(trace, budget):
 
 
 def test_registered():
-    assert strategy_class("supervised-bo") is SupervisedBO
-    assert strategy_class("supervised-rl") is SupervisedRL
-    assert not SupervisedBO.needs_features and not SupervisedRL.needs_features
+    assert STRATEGIES["supervised-bo"] is SupervisedBO
+    assert STRATEGIES["supervised-rl"] is SupervisedRL
+    assert not SupervisedBO.needs_embeddings and not SupervisedRL.needs_embeddings
 
 
 def test_supervised_bo_toy_beats_random_deterministic(nb201):
@@ -89,9 +91,7 @@ def test_supervised_rl_reembeds_after_each_episode(nb201):
     space, cells, _ = nb201
     bench = toy(nb201, 50)
     cand = np.arange(3, NUM, 5)
-    strategy = SupervisedRL(
-        SearchProblem(space, cells, cand), np.random.default_rng(0), **RL_FAST, batch=8
-    )
+    strategy = SupervisedRL(space, candidates=cand, seed=0, **RL_FAST, batch=8)
     before = strategy._pool.clone()
     assert before.shape == (len(cand), 16)
     first = strategy.ask()
@@ -128,7 +128,7 @@ def test_real_nb201(nb201, cls, hyper):
 
 def test_inputs_and_pooling(nb201):
     space, cells, _ = nb201
-    strategy = SupervisedBO(SearchProblem(space, cells, np.arange(NUM)), np.random.default_rng(0))
+    strategy = SupervisedBO(space, seed=0)
     idx = np.array([0, 77, 15624])
     ops, adj = strategy.graphs.tensors(idx)
     ref = cell_tensors(cells[idx], len(space.ops))
@@ -148,11 +148,10 @@ def test_inputs_and_pooling(nb201):
 
 def test_hyper_checks(nb201):
     space, cells, _ = nb201
-    problem = SearchProblem(space, cells, np.arange(NUM))
     for cls in (SupervisedBO, SupervisedRL):
-        with pytest.raises(ValueError, match="unknown hyper"):
-            cls(problem, np.random.default_rng(0), **SMALL, x=1)
-        with pytest.raises(ValueError, match="cells"):
-            cls(SearchProblem(space, None, np.arange(NUM)), np.random.default_rng(0), **SMALL)
+        with pytest.raises(ValueError, match="has no parameter 'x'"):
+            check_params(cls, {**SMALL, "x": 1})
+        with pytest.raises(ValueError, match="candidates"):
+            cls(space, candidates=np.array([-1, 3]), seed=0, **SMALL)
         with pytest.raises(ValueError, match="gin_hidden"):
-            cls(problem, np.random.default_rng(0), gin_hidden=())
+            cls(space, seed=0, gin_hidden=())

@@ -1,10 +1,42 @@
-"""arch2vec: unsupervised architecture representations and neural architecture search."""
+"""arch2vec: unsupervised architecture representations and neural architecture search.
 
+The public API, imported lazily (``import arch2vec`` does not import torch)::
+
+    import arch2vec as a2v
+    space = a2v.spaces.get("nb201")
+    emb = a2v.Arch2Vec(space, epochs=10, seed=0).fit().embed()
+    result = a2v.search.run("arch2vec-bo", a2v.benchmarks.load("nb201"), embeddings=emb,
+                            runs=10, budget_queries=100)
+
+Stages, each a subpackage, data flowing one way: ``spaces`` -> ``models`` -> ``benchmarks`` ->
+``evaluators`` -> ``search`` -> ``analysis`` (-> ``cli``).
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("arch2vec")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+_SUBPACKAGES = ("spaces", "models", "benchmarks", "evaluators", "search", "analysis", "registry")
+_OBJECTS = {
+    "Arch2Vec": "arch2vec.models.api",
+    "GAE": "arch2vec.models.api",
+    "VGAE": "arch2vec.models.api",
+    "Embeddings": "arch2vec.models.embeddings",
+    "load_plugins": "arch2vec.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return import_module(f"arch2vec.{name}")
+    if name in _OBJECTS:
+        return getattr(import_module(_OBJECTS[name]), name)
+    raise AttributeError(f"module 'arch2vec' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_SUBPACKAGES, *_OBJECTS]

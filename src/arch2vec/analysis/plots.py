@@ -9,25 +9,13 @@ the regret after the last query whose result was known by ``t`` (undefined befor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from arch2vec.search.record import read_runs
+
 Z95 = 1.959963984540054  # two-sided 95% quantile of the normal distribution
-
-
-def load_runs(exp_dir: str | Path) -> list[dict]:
-    path = Path(exp_dir) / "runs.jsonl"
-    if not path.is_file():
-        raise ValueError(f"{exp_dir}: no runs.jsonl (not a search experiment directory)")
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 def _values(row: dict, key: str) -> np.ndarray:
@@ -208,6 +196,9 @@ def plot_regret(
     """Mean regret (with a 95% band of the mean) against queries, one line per experiment."""
     curves = {}
     for label, exp_dir in experiments.items():
-        mean, low, high, _ = mean_band(regret_by_query(load_runs(exp_dir), optimum, key))
+        runs = read_runs(exp_dir)
+        mean, low, high, _ = mean_band(
+            regret_by_query([runs[k] for k in sorted(runs)], optimum, key)
+        )
         curves[label] = (np.arange(1, len(mean) + 1), mean, low, high)
     return plot_curves(curves, out, "queries", "regret of the validation accuracy (%)", title=title)

@@ -9,9 +9,10 @@ supervised representation RMSE 0.038 +- 0.025, r 0.53 +- 0.09; accuracies as fra
 This module measures the same for three representations:
 
 - ``arch2vec``: the pre-trained embeddings (one 16-d vector per cell, ``arch2vec embed``);
-- ``supervised``: :func:`supervised_embedding` -- the same GIN encoder, not pre-trained, trained
-  to regress the (standardised) accuracy of the training cells only, then the pooled 16-d latent
-  of every cell; re-trained for each seed on that seed's training cells;
+- ``supervised``: :func:`~arch2vec.models.regressor.supervised_embedding` -- the same GIN
+  encoder, not pre-trained, trained to regress the (standardised) accuracy of the training cells
+  only, then the pooled 16-d latent of every cell; re-trained for each seed on that seed's
+  training cells;
 - ``flat``: :func:`flat_encoding` -- the upper-triangular adjacency and one-hot ops, flattened
   (no learning).
 
@@ -59,7 +60,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arch2vec.spaces.base import SearchSpace
+from arch2vec.models.regressor import supervised_embedding
 from arch2vec.spaces.cells import Cells
 
 Features = np.ndarray | Callable[[np.ndarray, int], np.ndarray]
@@ -78,73 +79,6 @@ def flat_encoding(cells: Cells, num_ops: int) -> np.ndarray:
     adj = cells.adjacency[:, rows, cols].astype(np.float32)
     ops = cells.onehot(num_ops).reshape(len(cells), n * num_ops)
     return np.concatenate([adj, ops], axis=1)
-
-
-def supervised_embedding(
-    space: SearchSpace,
-    cells: Cells,
-    train_idx: np.ndarray,
-    targets: np.ndarray,
-    seed: int,
-    epochs: int = 100,
-    lr: float = 1e-3,
-    batch_size: int = 32,
-    gin_hidden: Sequence[int] = (128, 128, 128, 128),
-    latent: int = 16,
-    head_hidden: int = 128,
-    indices: np.ndarray | None = None,
-    encode_batch: int = 4096,
-) -> np.ndarray:
-    """The paper's supervised architecture representation, ``(len(indices), latent)`` float32.
-
-    A fresh :class:`~arch2vec.search.supervised.GINRegressor` (initialised from ``seed``) is
-    trained on the cells ``train_idx`` (indices into ``cells``) to regress ``targets`` (their
-    accuracies, standardised to mean 0 and std 1): ``epochs`` epochs of Adam (``lr``) on
-    mini-batches of ``batch_size`` cells in a seeded order, mean squared error. Then the cells
-    ``indices`` (default: all) are embedded in eval mode, ``encode_batch`` at a time: the mean of
-    the GIN's node outputs over real nodes (the 16-d latent before the regression head).
-    Deterministic for a seed on a given machine and thread count.
-    """
-    from arch2vec.search.base import SearchProblem
-    from arch2vec.search.supervised import CellGraphs, GINRegressor, _reset_uniform
-
-    train_idx = np.asarray(train_idx, dtype=np.int64)
-    y = np.asarray(targets, dtype=np.float64)
-    if train_idx.ndim != 1 or y.shape != train_idx.shape:
-        raise ValueError(
-            f"supervised_embedding: {len(y)} targets for {len(train_idx)} training cells"
-        )
-    if len(train_idx) < 2 or not np.isfinite(y).all():
-        raise ValueError("supervised_embedding: needs at least 2 training cells, finite targets")
-    if epochs < 0 or batch_size < 1 or encode_batch < 1:
-        raise ValueError("supervised_embedding: epochs must be >= 0, batch sizes >= 1")
-    graphs = CellGraphs(SearchProblem(space, cells, np.arange(len(cells))), "supervised_embedding")
-    if train_idx.min() < 0 or train_idx.max() >= len(graphs):
-        raise ValueError(f"supervised_embedding: training index outside 0..{len(graphs) - 1}")
-    generator = torch.Generator().manual_seed(int(seed))
-    with torch.random.fork_rng(devices=[]):  # the constructor's default init: leave global RNG
-        net = GINRegressor(graphs.num_ops, graphs.num_nodes, gin_hidden, latent, head_hidden)
-    _reset_uniform(net, generator)
-    sd = float(y.std())
-    ys = torch.from_numpy(((y - y.mean()) / (sd if sd > 1e-12 else 1.0)).astype(np.float32))
-    ops, adj = graphs.tensors(train_idx)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    net.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(ys), generator=generator)
-        for start in range(0, len(ys), batch_size):
-            b = order[start : start + batch_size]
-            if len(b) < 2:  # batch norm needs two cells
-                continue
-            opt.zero_grad()
-            loss = torch.mean((net(ops[b], adj[b])[:, 0] - ys[b]) ** 2)
-            loss.backward()
-            opt.step()
-    net.eval()
-    rows = np.arange(len(graphs)) if indices is None else np.asarray(indices, dtype=np.int64)
-    if len(rows) == 0:
-        return np.zeros((0, latent), dtype=np.float32)
-    return graphs.apply(net.embed, rows, encode_batch).numpy().astype(np.float32)
 
 
 def gp_predict(
@@ -428,7 +362,7 @@ def run_predictive(
     ``threads`` sets torch's thread count (None: leave it).
     """
     from arch2vec import __version__, benchmarks, io, spaces
-    from arch2vec.search.runner import load_embeddings
+    from arch2vec.models.run import load_embeddings
 
     include = tuple(include)
     unknown = [n for n in include if n not in INCLUDE]
@@ -455,7 +389,7 @@ def run_predictive(
         raise ValueError(f"train_size {train_size} must be in 2..{len(pool)} (the pool size)")
     features: dict[str, Features] = {}
     if "arch2vec" in include:
-        features["arch2vec"] = load_embeddings(embeddings, space)
+        features["arch2vec"] = load_embeddings(embeddings).check_space(space, str(embeddings))
     if "supervised" in include:
         options = dict(supervised_options or {})
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec import __version__, benchmarks, io
+from arch2vec import __version__, io
 from arch2vec.analysis import plots
+from arch2vec.search import record
 
 FORMATS = ("html", "markdown")
 
@@ -42,47 +43,55 @@ class Experiment:
 
 
 def load_experiment(exp_dir: str | Path) -> Experiment:
-    """Read ``config.json``, ``runs.jsonl`` and (if present) ``summary.json`` of ``exp_dir``;
-    a one-line ``ValueError`` naming the path if it is not a search experiment."""
+    """Read ``config.json``, ``runs.jsonl`` and (if present) ``summary.json`` of ``exp_dir``
+    (any search: a table, the NB-301 surrogate, training); a one-line ``ValueError`` naming the
+    path if it is not a search experiment."""
     path = Path(exp_dir)
-    missing = [n for n in ("config.json", "runs.jsonl") if not (path / n).is_file()]
+    missing = [n for n in (record.CONFIG, record.RUNS) if not (path / n).is_file()]
     if missing:
         raise ValueError(
             f"{exp_dir}: not a search experiment directory (no {' or '.join(missing)})"
         )
     try:
-        saved = json.loads((path / "config.json").read_text())
-        config = saved["config"]
-        config["strategy"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        config = json.loads((path / record.CONFIG).read_text())["config"]
+        if not isinstance(config, dict) or not isinstance(config["strategy"], str):
+            raise TypeError("no strategy")
+        if not isinstance(config.get("evaluator"), dict):
+            raise TypeError("no evaluator")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"{exp_dir}: config.json is not a search experiment's ({e!r})") from None
-    rows = plots.load_runs(path)
-    if not rows:
+    runs = record.read_runs(path)
+    if not runs:
         raise ValueError(f"{exp_dir}: runs.jsonl holds no finished run")
+    rows = [runs[k] for k in sorted(runs)]
     summary = {}
-    if (path / "summary.json").is_file():
+    if (path / record.SUMMARY).is_file():
         try:
-            summary = json.loads((path / "summary.json").read_text())
-        except json.JSONDecodeError:
+            summary = record.read_summary(path)
+        except ValueError:
             summary = {}
     return Experiment(path=path, config=config, rows=rows, summary=summary)
 
 
-def _group_key(config: dict[str, Any]) -> tuple[str, str | None, str | None, str | None]:
-    name = config.get("benchmark", "nb201")
-    dataset = config.get("dataset")
-    if dataset is None and name in benchmarks.BENCHMARKS:
-        dataset = benchmarks.BENCHMARKS[name][2][0]  # the benchmark's default dataset
-    file = config.get("file")
-    if file is not None:
-        file = str(Path(file).expanduser().resolve())
-    return (name, dataset, file, config.get("data_dir"))
+def _group_key(config: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    evaluator = config["evaluator"]
+    name = str(evaluator.get("benchmark") or evaluator.get("evaluator") or "?")
+    return (name, evaluator.get("dataset"), evaluator.get("file"))
 
 
-def _load_benchmark(key, cache: dict) -> benchmarks.Benchmark:
-    if key not in cache:
-        cache[key] = benchmarks.load(*key)
-    return cache[key]
+def _optimum(experiments: list[Experiment]) -> tuple[str, float, str]:
+    """``(key, optimum, what)``: the trace key regret is measured on, the optimum, and what it
+    is -- the evaluator's known optimum (validation, else search reward), or, where no optimum is
+    known (a surrogate, training), the best reward found by these experiments."""
+    optimum = experiments[0].config["evaluator"].get("optimum") or {}
+    if optimum.get("valid") is not None:
+        return "best_valid", float(optimum["valid"]), "validation accuracy"
+    if optimum.get("search") is not None:
+        return "best_reward", float(optimum["search"]), "search accuracy"
+    found = [v for e in experiments for r in e.rows for v in r["best_reward"] if v is not None]
+    if not found:
+        raise ValueError(f"{experiments[0].path}: no successful evaluation to measure regret")
+    return "best_reward", float(max(found)), "search reward (optimum: the best found)"
 
 
 def _clean(a) -> list[float | None]:
@@ -130,19 +139,15 @@ def _summary_row(exp: Experiment, final_regret: np.ndarray) -> dict[str, Any]:
     }
 
 
-def analyse_group(
-    experiments: list[Experiment], bench: benchmarks.Benchmark, grid_points: int = 200
-) -> dict[str, Any]:
+def analyse_group(experiments: list[Experiment], grid_points: int = 200) -> dict[str, Any]:
     """The curves of experiments on one benchmark: regret against time (common log grid) and
     queries with 95% bands, the ECDF of final regret, and each experiment's summary row."""
-    if not np.isnan(bench.best_valid):
-        key, optimum, of = "best_valid", bench.best_valid, "validation"
-    else:
-        key, optimum, of = "best_reward", bench.best_search, "search"
+    key, optimum, of = _optimum(experiments)
+    name, dataset, _ = _group_key(experiments[0].config)
     grid = plots.log_grid([e.rows for e in experiments], grid_points)
     out: dict[str, Any] = {
-        "benchmark": bench.name,
-        "dataset": bench.dataset,
+        "benchmark": name,
+        "dataset": dataset,
         "regret_of": of,
         "key": key,
         "optimum": float(optimum),
@@ -169,7 +174,7 @@ def analyse_group(
 
 def _plot_group(group: dict[str, Any], out_dir: Path, slug: str) -> dict[str, Path]:
     title = f"{group['benchmark']} {group['dataset']}"
-    ylabel = f"regret of the {group['regret_of']} accuracy (%)"
+    ylabel = f"regret of the {group['regret_of']} (%)"
     grid = group["time_grid"]
     exps = group["experiments"]
     time_curves = {
@@ -248,8 +253,8 @@ def _table_cells(s: dict[str, Any]) -> list[str]:
 
 def _group_heading(group: dict[str, Any]) -> str:
     return (
-        f"{group['benchmark']}, {group['dataset']} — regret of the {group['regret_of']} "
-        f"accuracy; optimum {group['optimum']:.4f}%"
+        f"{group['benchmark']}, {group['dataset']} — regret of the {group['regret_of']}; "
+        f"optimum {group['optimum']:.4f}%"
     )
 
 
@@ -348,19 +353,15 @@ def build_report(
     grouped: dict[tuple, list[Experiment]] = {}
     for exp in experiments:
         grouped.setdefault(_group_key(exp.config), []).append(exp)
-    cache: dict = {}
     groups, pngs = [], []
     for key, exps in grouped.items():
-        try:
-            bench = _load_benchmark(key, cache)
-        except (ValueError, OSError) as e:
-            raise ValueError(f"{exps[0].path}: cannot load its benchmark: {e}") from None
         strategies = [e.strategy for e in exps]
         for e in exps:
-            e.label = e.strategy if strategies.count(e.strategy) == 1 else e.path.name
-        group = analyse_group(exps, bench, grid_points)
+            name = e.strategy if strategies.count(e.strategy) == 1 else e.path.name
+            e.label = f"{name} ({len(e.rows)} runs)"
+        group = analyse_group(exps, grid_points)
         group["file"] = key[2]
-        slug = _slug(bench.name, bench.dataset)
+        slug = _slug(key[0], key[1])
         if any(g["slug"] == slug for g in groups):
             slug = f"{slug}-{len(groups)}"
         group["slug"] = slug

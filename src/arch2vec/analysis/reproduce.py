@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from arch2vec import io
+from arch2vec import benchmarks, evaluators, io, search
 from arch2vec.analysis.paper import TABLE1
-from arch2vec.models.metrics import evaluate
-from arch2vec.models.train import PretrainConfig, ensure_pretrained
+from arch2vec.models.run import ensure_pretrained, evaluate_run
+from arch2vec.models.train import PretrainConfig
 
 TABLE1_METRICS = ("reconstruction_accuracy", "validity", "uniqueness")
 NAMES = {"arch2vec": "arch2vec", "gae": "GAE", "vgae": "VGAE"}
@@ -35,7 +35,7 @@ def table1(
             config = PretrainConfig(space=space, model=model, seed=seed, **(overrides or {}))
             run_dir = out_dir / f"{space}-{model}"
             ensure_pretrained(config, run_dir, progress, log)
-            result = evaluate(run_dir, samples=samples, seed=seed)
+            result = evaluate_run(run_dir, samples=samples, seed=seed)
             io.atomic_write_json(run_dir / "evaluation.json", result)
             rows.append(result)
             io.atomic_write_json(out_dir / "table1.json", {"rows": rows})
@@ -95,36 +95,36 @@ def table3(
     """The paper's NB-201 protocol (``nb201-csv`` on ``file``): per dataset and strategy,
     ``runs`` seeded runs with the paper's simulated budget, resumable; writes ``table3.md``."""
     from arch2vec.analysis.paper import TABLE3_BUDGETS
-    from arch2vec.search.runner import ExperimentConfig, run_experiment
 
     out_dir = Path(out_dir)
+    for dataset in datasets:
+        if dataset not in TABLE3_BUDGETS:
+            raise ValueError(
+                f"table3: unknown dataset {dataset!r}; expected one of {', '.join(TABLE3_BUDGETS)}"
+            )
     if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
         embeddings = ensure_pretrained(
             PretrainConfig(space="nb201", seed=seed), out_dir / "pretrain-nb201", progress, log
         )
     rows = []
     for dataset in datasets:
+        evaluator = evaluators.from_benchmark("nb201-csv", dataset, file)
         for strategy in strategies:
-            config = ExperimentConfig(
-                strategy=strategy,
-                benchmark="nb201-csv",
-                dataset=dataset,
-                file=str(file),
-                embeddings=str(embeddings) if strategy.startswith("arch2vec") else None,
+            log(f"{strategy} on {dataset}: {runs} runs, {TABLE3_BUDGETS[dataset]:.0f} s each")
+            result = search.run(
+                strategy,
+                evaluator,
+                embeddings=embeddings if strategy.startswith("arch2vec") else None,
+                params=TABLE3_HYPER.get(strategy, {}),
                 runs=runs,
                 budget_seconds=TABLE3_BUDGETS[dataset],
                 seed=seed,
-                hyper=TABLE3_HYPER.get(strategy, {}),
-            )
-            log(f"{strategy} on {dataset}: {runs} runs, {TABLE3_BUDGETS[dataset]:.0f} s each")
-            summary = run_experiment(
-                config,
-                out_dir / f"{dataset}-{strategy}",
-                workers=workers,
+                out_dir=out_dir / f"{dataset}-{strategy}",
                 resume=True,
+                workers=workers,
                 progress=progress,
             )
-            rows.append(summary)
+            rows.append(result.summary)
             io.atomic_write_json(out_dir / "table3.json", {"rows": rows})
     io.atomic_write_text(out_dir / "table3.md", table3_markdown(rows))
     return rows
@@ -175,9 +175,7 @@ def demo(
     """The whole pipeline on the embedded default data, as text: pre-train arch2vec on NB-201
     (its Table 1 row), then arch2vec-BO, arch2vec-RL and random search, ``runs`` runs of
     ``queries`` cells each on CIFAR-10, a table and ``regret.png``."""
-    from arch2vec import benchmarks
     from arch2vec.analysis.plots import plot_regret
-    from arch2vec.search.runner import ExperimentConfig, run_experiment
 
     out_dir = Path(out_dir)
     rows = table1(out_dir, spaces=("nb201",), models=("arch2vec",), seed=seed, log=log)
@@ -185,22 +183,25 @@ def demo(
     embeddings = out_dir / "nb201-arch2vec"
     experiments = {}
     summaries = []
+    bench = benchmarks.load("nb201", "cifar10")
     for strategy in ("arch2vec-bo", "arch2vec-rl", "random"):
-        config = ExperimentConfig(
-            strategy=strategy,
-            benchmark="nb201",
-            dataset="cifar10",
-            embeddings=str(embeddings) if strategy.startswith("arch2vec") else None,
+        log(f"{strategy}: {runs} runs of {queries} queries")
+        exp = out_dir / f"search-{strategy}"
+        result = search.run(
+            strategy,
+            bench,
+            embeddings=embeddings if strategy.startswith("arch2vec") else None,
+            params=TABLE3_HYPER.get(strategy, {}),
             runs=runs,
             budget_queries=queries,
             seed=seed,
-            hyper=TABLE3_HYPER.get(strategy, {}),
+            out_dir=exp,
+            resume=True,
+            workers=workers,
+            progress=True,
         )
-        log(f"{strategy}: {runs} runs of {queries} queries")
-        exp = out_dir / f"search-{strategy}"
-        summaries.append(run_experiment(config, exp, workers=workers, resume=True))
-        experiments[STRATEGY_NAMES[strategy]] = exp
-    bench = benchmarks.load("nb201", "cifar10")
+        summaries.append(result.summary)
+        experiments[f"{STRATEGY_NAMES[strategy]} ({runs} runs)"] = exp
     lines += [
         f"Search on NAS-Bench-201 CIFAR-10 (embedded data: 200-epoch validation accuracy), "
         f"{runs} runs x {queries} queries; optimum {bench.best_valid:.2f}:",
@@ -234,7 +235,7 @@ TABLE2_BUDGET = 1e6  # simulated seconds, as the paper
 def table2(
     out_dir: str | Path,
     file: str | Path,
-    benchmark: str = "nb101-30k",
+    benchmark: str | None = None,
     embeddings: str | Path | None = None,
     strategies: Sequence[str] = TABLE2_STRATEGIES,
     runs: int = 500,
@@ -245,11 +246,10 @@ def table2(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """NAS-Bench-101 search with the paper's 1e6 s budget on ``nb101-30k`` (the 30,001 labelled
-    cells: a subset, validation accuracy only) or ``nb101`` (the official TFRecord); resumable;
-    writes ``table2.md``."""
-    from arch2vec.search.runner import ExperimentConfig, run_experiment
-
+    cells: a subset, validation accuracy only) or ``nb101`` (the official TFRecord; the default
+    for a ``.tfrecord`` file); resumable; writes ``table2.md``."""
     out_dir = Path(out_dir)
+    benchmark = benchmark or benchmarks.for_file(file, "nb101")
     if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
         embeddings = ensure_pretrained(
             PretrainConfig(space="nb101", seed=seed, data_dir=data_dir),
@@ -258,24 +258,23 @@ def table2(
             log,
         )
     rows = []
+    evaluator = evaluators.from_benchmark(benchmark, None, file, data_dir)
     for strategy in strategies:
-        config = ExperimentConfig(
-            strategy=strategy,
-            benchmark=benchmark,
-            file=str(file),
-            embeddings=str(embeddings) if strategy.startswith("arch2vec") else None,
+        log(f"{strategy} on {benchmark}: {runs} runs, {TABLE2_BUDGET:.0f} s each")
+        result = search.run(
+            strategy,
+            evaluator,
+            embeddings=embeddings if strategy.startswith("arch2vec") else None,
+            params=TABLE2_HYPER.get(strategy, {}),
             runs=runs,
             budget_seconds=TABLE2_BUDGET,
             seed=seed,
-            hyper=TABLE2_HYPER.get(strategy, {}),
-            data_dir=data_dir,
+            out_dir=out_dir / strategy,
+            resume=True,
+            workers=workers,
+            progress=progress,
         )
-        log(f"{strategy} on {benchmark}: {runs} runs, {TABLE2_BUDGET:.0f} s each")
-        rows.append(
-            run_experiment(
-                config, out_dir / strategy, workers=workers, resume=True, progress=progress
-            )
-        )
+        rows.append(result.summary)
         io.atomic_write_json(out_dir / "table2.json", {"rows": rows})
     io.atomic_write_text(out_dir / "table2.md", table2_markdown(rows))
     return rows

@@ -20,15 +20,16 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from arch2vec.analysis.draw import draw_cells
 from arch2vec.analysis.plots import pyplot, save_figure
 from arch2vec.spaces.base import SearchSpace
-from arch2vec.spaces.cells import PAD, Cells, edit_distance
+from arch2vec.spaces.cells import Cells, edit_distance
 
 _LOOKUP: weakref.WeakKeyDictionary[SearchSpace, tuple[int, dict[bytes, int]]] = (
     weakref.WeakKeyDictionary()
@@ -286,148 +287,7 @@ def walk_edit_distances(space: SearchSpace, walk: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Pictures
-
-_SHORT = {
-    "input": "in",
-    "output": "out",
-    "conv1x1-bn-relu": "conv1x1",
-    "conv3x3-bn-relu": "conv3x3",
-    "maxpool3x3": "max-pool",
-    "avgpool3x3": "avg-pool",
-    "max_pool_3x3": "max-pool",
-    "avg_pool_3x3": "avg-pool",
-    "identity": "skip",
-    "sep_conv_3x3": "sep3x3",
-    "sep_conv_5x5": "sep5x5",
-    "dil_conv_3x3": "dil3x3",
-    "dil_conv_5x5": "dil5x5",
-}
-
-
-def short_op_name(name: str) -> str:
-    """A short label for an op name (``conv3x3-bn-relu`` -> ``conv3x3``)."""
-    return _SHORT.get(name, name.replace("-bn-relu", "")[:10])
-
-
-def node_positions(adjacency: np.ndarray, ops: np.ndarray) -> dict[int, tuple[float, float]]:
-    """``{node: (x, y)}`` of a cell's non-padding nodes: x the longest-path depth from the
-    sources (so edges point left to right), nodes of one depth spread vertically; a depth with a
-    single node is set slightly up or down, alternately, so that edges skipping it miss it."""
-    real = [i for i in range(len(ops)) if ops[i] != PAD]
-    depth: dict[int, int] = {}
-    for j in real:  # upper-triangular: index order is a topological order
-        preds = [i for i in real if i < j and adjacency[i, j]]
-        depth[j] = max((depth[i] + 1 for i in preds), default=0)
-    layers: dict[int, list[int]] = {}
-    for j in real:
-        layers.setdefault(depth[j], []).append(j)
-    last = max(layers, default=0)
-    pos = {}
-    for d, nodes in layers.items():
-        for k, j in enumerate(nodes):
-            y = (len(nodes) - 1) / 2 - k
-            if len(nodes) == 1 and 0 < d < last:
-                y = 0.3 if d % 2 else -0.3
-            pos[j] = (float(d), y)
-    return pos
-
-
-def _draw_cell(
-    ax, adjacency: np.ndarray, ops: np.ndarray, names: Sequence[str], width: float, height: float
-) -> None:
-    pos = node_positions(adjacency, ops)
-    boxes = {}
-    for i, (x, y) in pos.items():
-        label = short_op_name(names[ops[i]])
-        boxes[i] = ax.text(
-            x,
-            y,
-            label,
-            ha="center",
-            va="center",
-            fontsize=5.5,
-            zorder=3,
-            bbox={
-                "boxstyle": "round,pad=0.25",
-                "fc": "0.85" if label in ("in", "out") else "#dbe9f6",
-                "ec": "0.3",
-                "lw": 0.6,
-            },
-        ).get_bbox_patch()
-    for i, (xi, yi) in pos.items():
-        for j, (xj, yj) in pos.items():
-            if j > i and adjacency[i, j]:
-                bend = 0.0
-                if xj - xi > 1:  # skips a depth: bend away from the nodes in between
-                    bend = 0.3 if (yj + yi < 0 or (yj + yi == 0 and (i + j) % 2)) else -0.3
-                ax.annotate(
-                    "",
-                    xy=(xj, yj),
-                    xytext=(xi, yi),
-                    zorder=2,
-                    arrowprops={
-                        "arrowstyle": "-|>",
-                        "color": "0.35",
-                        "lw": 0.7,
-                        "patchA": boxes[i],
-                        "patchB": boxes[j],
-                        "shrinkA": 1,
-                        "shrinkB": 1,
-                        "mutation_scale": 6,
-                        "connectionstyle": f"arc3,rad={bend}",
-                    },
-                )
-    ax.set_xlim(-0.6, width - 0.4)
-    ax.set_ylim(-height / 2, height / 2)
-    ax.axis("off")
-
-
-def draw_cells(
-    space: SearchSpace,
-    cells_or_indices: Cells | Sequence[int] | np.ndarray,
-    out_png: str | Path,
-    titles: Sequence[str] | None = None,
-    ncols: int | None = None,
-) -> Path:
-    """Draw cells as small DAG pictures (op labels on nodes, arrows for edges) into a PNG.
-
-    ``cells_or_indices`` is a :class:`Cells` batch or pool indices of ``space``; pictures go left
-    to right in rows of ``ncols`` (default: one row), each under its title if ``titles`` is given.
-    """
-    plt = pyplot()
-    if isinstance(cells_or_indices, Cells):
-        cells = cells_or_indices
-    else:
-        pool = space.all()
-        cells = pool[_check_walk(np.atleast_1d(cells_or_indices), len(pool), "indices")]
-    if len(cells) == 0:
-        raise ValueError("draw_cells: no cells to draw")
-    if titles is not None and len(titles) != len(cells):
-        raise ValueError(f"draw_cells: {len(titles)} titles for {len(cells)} cells")
-    ncols = len(cells) if ncols is None else max(1, min(ncols, len(cells)))
-    nrows = -(-len(cells) // ncols)
-    layouts = [node_positions(a, o) for a, o in zip(cells.adjacency, cells.ops, strict=True)]
-    width = max(max((p[0] for p in lay.values()), default=0.0) for lay in layouts) + 1.0
-    height = max(2 * max((abs(p[1]) for p in lay.values()), default=0.0) for lay in layouts) + 1.6
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(0.62 * width * ncols, (0.42 * height + 0.25) * nrows),
-        dpi=150,
-        squeeze=False,
-    )
-    for k, ax in enumerate(axes.ravel()):
-        if k >= len(cells):
-            ax.axis("off")
-            continue
-        _draw_cell(ax, cells.adjacency[k], cells.ops[k], space.ops, width, height)
-        if titles is not None:
-            ax.set_title(titles[k], fontsize=7)
-    fig.tight_layout()
-    out_png = save_figure(fig, out_png)
-    plt.close(fig)
-    return out_png
+# Plots
 
 
 def plot_distance_boxes(
@@ -573,6 +433,56 @@ def run_smoothness(
     timings["total_s"] = time.perf_counter() - began
     io.atomic_write_json(out_dir / "smoothness.json", report)
     return report
+
+
+def smoothness_of_run(
+    embeddings: str | Path,
+    out_dir: str | Path,
+    benchmark: str | None = None,
+    dataset: str | None = None,
+    file: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    train_size: int = 250,
+    walk_length: int = 1000,
+    nn_starts: int = 10,
+    nn_steps: int = 15,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """:func:`run_smoothness` of the embeddings of a pre-training run (or ``.npz``); with a
+    ``benchmark``, beside the supervised embedding (:func:`~arch2vec.models.regressor.
+    supervised_embedding`) trained on the validation accuracy of ``train_size`` cells drawn
+    with ``seed`` from the cells the benchmark covers."""
+    from arch2vec import benchmarks
+    from arch2vec.models.regressor import supervised_embedding
+    from arch2vec.models.run import load_embeddings
+
+    emb = load_embeddings(embeddings)
+    space = emb.load_space(data_dir)
+    named = {"arch2vec": emb.check_space(space, str(embeddings))}
+    if benchmark:
+        bench = benchmarks.load(benchmark, dataset, file, data_dir)
+        if bench.space != space.name:
+            raise ValueError(f"benchmark {benchmark} is of {bench.space}, not {space.name}")
+        pool = bench.pool[np.isfinite(bench.valid[bench.pool])]
+        size = min(int(train_size), len(pool))
+        if size < 2:
+            raise ValueError(f"benchmark {benchmark} has fewer than 2 cells with an accuracy")
+        train = np.sort(np.random.default_rng(seed).choice(pool, size, replace=False))
+        if log is not None:
+            log(f"training the supervised encoder on {size} cells of {bench.name}")
+        named["supervised"] = supervised_embedding(
+            space, space.all(), train, bench.valid[train], seed=seed
+        )
+    return run_smoothness(
+        named,
+        space,
+        out_dir,
+        walk_length=walk_length,
+        nn_starts=nn_starts,
+        nn_steps=nn_steps,
+        seed=seed,
+    )
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:

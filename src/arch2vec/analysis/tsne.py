@@ -154,9 +154,9 @@ def run_tsne(
     if np.isnan(bench.valid).all():
         raise ValueError(f"benchmark {bench.name} ({bench.dataset}) has no validation accuracy")
     space = spaces.get(bench.space, data_dir=data_dir)
-    from arch2vec.search.runner import load_embeddings
+    from arch2vec.models.run import load_embeddings
 
-    emb = load_embeddings(embeddings, space)
+    emb = load_embeddings(embeddings).check_space(space, str(embeddings))
     result = tsne_map(emb, bench.valid, bench.pool, n, seed, perplexity, max_iter)
     out_dir = Path(out_dir)
     doc = {

@@ -8,8 +8,8 @@ A :class:`Benchmark` holds, for one space and dataset, arrays indexed by the spa
 - ``cost``: seconds of training needed to obtain ``search``.
 
 Cells a source does not cover are NaN in ``search``; :attr:`Benchmark.pool` lists the covered
-ones. Accuracies are percentages (0-100) throughout. :class:`Budget` simulates wall-clock: a new
-cell costs its ``cost``, a repeated cell is free, and a budget in seconds or queries ends the run.
+ones. Accuracies are percentages (0-100) throughout. A search reads a benchmark through
+:class:`~arch2vec.evaluators.table.TableEvaluator`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class Benchmark:
     """Lower fidelities: name -> (reward %, cost s), aligned with the pool like ``search``."""
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     """Further per-cell metrics of the source (e.g. analog hardware accuracies)."""
+    origin: dict[str, Any] = field(default_factory=dict)
+    """How it was loaded (``benchmark``, ``dataset``, ``file``): recorded beside results."""
 
     def __post_init__(self) -> None:
         n = len(self.search)
@@ -105,54 +107,26 @@ class Benchmark:
             "cost_seconds": stats(self.cost),
             "fidelities": sorted(self.fidelities),
             "extras": {k: stats(v) for k, v in self.extras.items()},
+            "best_search_accuracy": _known(self.best_search),
+            "best_valid_accuracy": _known(self.best_valid),
+            "best_test_accuracy": _known(self.best_test),
         }
 
+    def row(self, index: int) -> dict[str, float | None]:
+        """Every column the source has for pool cell ``index``: search / validation / test
+        accuracy (percent), cost (seconds), lower fidelities and extras (null where absent)."""
+        if not self.covers([index])[0]:
+            raise ValueError(f"benchmark {self.name}: cell {index} is not covered")
+        out = {
+            "search_accuracy": _known(self.search[index]),
+            "valid_accuracy": _known(self.valid[index]),
+            "test_accuracy": _known(self.test[index]),
+            "cost_seconds": _known(self.cost[index]),
+        }
+        for name, values in self.extras.items():
+            out[name] = _known(values[index])
+        return out
 
-class BudgetExhausted(Exception):
-    """The simulated budget does not allow another new query."""
 
-
-class Budget:
-    """Simulated wall-clock: new cells cost their training time, repeats are free.
-
-    ``seconds`` and/or ``queries`` bound the run; a query that would exceed ``seconds`` is refused
-    (:class:`BudgetExhausted`) and not charged, so the spent time never passes the budget.
-    """
-
-    def __init__(
-        self, benchmark: Benchmark, seconds: float | None = None, queries: int | None = None
-    ) -> None:
-        if seconds is None and queries is None:
-            raise ValueError("a budget needs seconds or queries")
-        if seconds is not None and np.isnan(benchmark.cost[benchmark.pool]).any():
-            raise ValueError(
-                f"benchmark {benchmark.name} has no training cost: give a budget in queries"
-            )
-        self.benchmark = benchmark
-        self.seconds = seconds
-        self.queries = queries
-        self.spent = 0.0
-        self.seen: set[int] = set()
-
-    @property
-    def num_queries(self) -> int:
-        return len(self.seen)
-
-    def exhausted(self) -> bool:
-        return (self.queries is not None and self.num_queries >= self.queries) or (
-            self.seconds is not None and self.spent >= self.seconds
-        )
-
-    def query(self, index: int) -> dict[str, float]:
-        """Look one cell up, charging its cost if new; raises BudgetExhausted when over budget."""
-        index = int(index)
-        row = {k: float(v[0]) for k, v in self.benchmark.query([index]).items()}
-        if index in self.seen:
-            return row
-        if self.queries is not None and self.num_queries >= self.queries:
-            raise BudgetExhausted(f"{self.queries} queries used")
-        if self.seconds is not None and self.spent + row["cost"] > self.seconds:
-            raise BudgetExhausted(f"{self.spent:.0f} of {self.seconds:.0f} s used")
-        self.seen.add(index)
-        self.spent += row["cost"]
-        return row
+def _known(value: float) -> float | None:
+    return None if value != value else round(float(value), 4)

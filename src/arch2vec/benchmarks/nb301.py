@@ -1,5 +1,6 @@
-"""NAS-Bench-301 for the DARTS space: the YAHPO Gym v2 surrogate (an ONNX model) as evaluator and
-as a benchmark over the sampled DARTS pool.
+"""NAS-Bench-301 for the DARTS space: the YAHPO Gym v2 surrogate (an ONNX model), and a benchmark
+over the sampled DARTS pool made of its predictions (its evaluator:
+:class:`arch2vec.evaluators.nb301.NB301Evaluator`).
 
 **Files.** The surrogate folder holds ``model_v2.onnx``, ``encoding_v2.json`` and
 ``config_space_v2.json`` (YAHPO Gym v2 ``nb301/``; :func:`surrogate_files` also accepts a folder
@@ -44,8 +45,8 @@ with an independently drawn reduction cell (as sampling the config space does) i
 0.925 at epochs 1 / 50 / 98 (seed 1; the data's PROVENANCE.md: 0.547 / 0.88 / 0.924); with
 reduction = normal it is 0.542 / 0.875 / 0.924. DARTS-V2 (reduction = normal) predicts 0.929.
 One thread predicts about 125,000 cells/s in batches of 2,048, so the 600,000-cell pool takes
-about 5 s; :func:`nb301_benchmark` caches it. Accuracies here are fractions;
-:class:`NB301Evaluator` and :func:`nb301_benchmark` report percent.
+about 5 s; :func:`nb301_benchmark` caches it. Accuracies here are fractions; the evaluator
+and :func:`nb301_benchmark` report percent.
 """
 
 from __future__ import annotations
@@ -60,9 +61,7 @@ import numpy as np
 
 from arch2vec import io
 from arch2vec.benchmarks.base import Benchmark
-from arch2vec.benchmarks.evaluator import Evaluation, Evaluator
 from arch2vec.spaces import darts
-from arch2vec.spaces.cells import Cells
 
 MODEL_FILE = "model_v2.onnx"
 ENCODING_FILE = "encoding_v2.json"
@@ -316,58 +315,6 @@ class NB301Surrogate:
             "surrogate_sha256": self.fingerprint,
             "onnxruntime": self.onnxruntime_version,
         }
-
-
-class NB301Evaluator(Evaluator):
-    """Reward: predicted validation accuracy (percent) after ``epoch`` epochs (98 = NAS-Bench-301's
-    full run); cost: predicted training time of the run up to ``epoch`` (s). Cells that are not
-    one DARTS genotype fail (NaN reward, zero cost, the broken rule in ``error``)."""
-
-    name = "nb301"
-    space = "darts"
-
-    def __init__(
-        self,
-        surrogate_dir: str | Path | None = None,
-        epoch: int = MAX_EPOCH,
-        surrogate: NB301Surrogate | None = None,
-        threads: int = 1,
-    ) -> None:
-        if surrogate is None:
-            if surrogate_dir is None:
-                raise ValueError("NB301Evaluator needs surrogate_dir or a surrogate")
-            surrogate = NB301Surrogate(surrogate_dir, threads=threads)
-        if not 1 <= int(epoch) <= MAX_EPOCH or int(epoch) != epoch:
-            raise ValueError(f"NB301Evaluator: epoch must be an integer in 1..{MAX_EPOCH}")
-        self.surrogate = surrogate
-        self.epoch = int(epoch)
-
-    def evaluate(self, cells: Cells) -> Evaluation:
-        n = len(cells)
-        reward = np.full(n, np.nan)
-        cost = np.zeros(n)
-        info: list[dict[str, Any]] = [{} for _ in range(n)]
-        error: list[str | None] = [None] * n
-        checks = darts.validity_checks(cells)
-        ok = checks.all(axis=1)
-        for i in np.flatnonzero(~ok):
-            broken = [darts.VALIDITY_RULES[r] for r in np.flatnonzero(~checks[i])]
-            error[i] = f"not a DARTS genotype (fails {', '.join(broken) or 'num_nodes'})"
-        good = np.flatnonzero(ok)
-        if len(good):
-            pred = self.surrogate.predict(darts.cells_to_genotypes(cells[good]), self.epoch)
-            reward[good] = 100.0 * pred["val_accuracy"]
-            cost[good] = np.maximum(pred["runtime"], 0.0)
-            for k, i in enumerate(good):
-                info[i] = {
-                    "val_cross_entropy": float(pred["val_cross_entropy"][k]),
-                    "runtime_increase": float(pred["runtime_increase"][k]),
-                    "epoch": self.epoch,
-                }
-        return Evaluation(reward, cost, info, error)
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), **self.surrogate.describe(), "epoch": self.epoch}
 
 
 def nb301_benchmark(

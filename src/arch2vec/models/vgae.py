@@ -26,9 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arch2vec.models import MODELS
 from arch2vec.models.gin import GCNEncoder, GINEncoder
-
-MODELS = ("arch2vec", "gae", "vgae")
 
 
 class GraphAutoencoder(nn.Module):

@@ -1,35 +1,92 @@
-"""The search interface: strategies propose pool indices, the runner looks them up and tells them.
+"""The strategy interface: propose pool indices (``ask``), learn from their rewards (``tell``).
 
-A :class:`Strategy` sees a :class:`SearchProblem` — the candidate pool indices, optional
-features (embeddings) of every cell, the cells themselves and a hash -> pool index map for
-strategies that edit cells — and a ``numpy.random.Generator``. It never sees test accuracies:
-the runner (:func:`run`) owns the benchmark and the budget, calls ``ask()`` for pool indices,
-charges their cost and calls ``tell()`` with their search rewards.
+A :class:`Strategy` is built on a space (an object or a registered name) with explicit keyword
+parameters, scikit-learn style::
+
+    bo = ArchBO(space, embeddings=emb, candidates=None, seed=0, top_k=1)
+    idx = bo.ask()                  # pool indices to evaluate
+    bo.tell(idx, rewards)           # their rewards, percent (NaN: the evaluation failed)
+
+``candidates`` limits proposals to some pool indices (a table's covered cells); ``embeddings``
+are the ``(num_cells, d)`` features of strategies that search a latent space. A strategy never
+sees test accuracies and owns no budget: the engine (:mod:`arch2vec.search.engine`), or the
+user's own loop, evaluates what it asks for. A strategy that wants a cell evaluated at a lower
+fidelity (BOHB) returns a :class:`Request` naming the fidelity, and is told with that name.
 """
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-from arch2vec.benchmarks.base import Benchmark, Budget, BudgetExhausted
+from arch2vec import spaces
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells
 
 
-@dataclass(eq=False)
-class SearchProblem:
-    """What a strategy may know: the space, its candidate cells and their features."""
+@dataclass(frozen=True)
+class Request:
+    """An ``ask`` answer: pool ``indices`` to evaluate at ``fidelity`` (None: the search reward).
 
-    space: SearchSpace
-    cells: Cells  # every cell of the space, by pool index
-    candidates: np.ndarray  # pool indices a strategy may propose (cells the benchmark covers)
-    features: np.ndarray | None = None  # (num_cells, d) embeddings by pool index, if any
-    fidelities: dict[str, np.ndarray] = field(default_factory=dict)  # name -> cost share
-    _hash_index: dict[str, int] | None = None
+    Lower-fidelity evaluations cost budget but are not queries of the search."""
+
+    indices: np.ndarray
+    fidelity: str | None = None
+
+    @classmethod
+    def of(cls, answer: Any) -> Request:
+        if isinstance(answer, Request):
+            return cls(np.atleast_1d(np.asarray(answer.indices, dtype=np.int64)), answer.fidelity)
+        return cls(np.atleast_1d(np.asarray(answer, dtype=np.int64)))
+
+
+class SearchProblem:
+    """What the strategies of one search share: the space, its cells, the candidate pool indices,
+    the features by pool index and a hash -> pool index map (built on first use). Made once per
+    (space, candidates, embeddings) by :meth:`of`, so runs in one process share its caches."""
+
+    _CACHE: ClassVar[list[tuple[tuple[int, int, int], tuple, SearchProblem]]] = []
+    _CACHE_SIZE = 4
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        candidates: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+    ) -> None:
+        self.space = space
+        self.cells: Cells = space.all()
+        n = len(self.cells)
+        if candidates is None:
+            candidates = np.arange(n, dtype=np.int64)
+        candidates = np.asarray(candidates)
+        if candidates.ndim != 1 or len(candidates) == 0 or candidates.dtype.kind not in "iu":
+            raise ValueError("candidates: expected a non-empty 1-D array of pool indices")
+        candidates = candidates.astype(np.int64)
+        if candidates.min() < 0 or candidates.max() >= n:
+            raise ValueError(f"candidates: pool indices must be in [0, {n})")
+        if len(np.unique(candidates)) != len(candidates):
+            raise ValueError("candidates: pool indices must be distinct")
+        self.candidates = candidates
+        self.features = None if features is None else _features(features, space)
+        self._hash_index: dict[str, int] | None = None
+
+    @classmethod
+    def of(
+        cls, space: SearchSpace, candidates: Any = None, embeddings: Any = None
+    ) -> SearchProblem:
+        key = (id(space), id(candidates), id(embeddings))
+        for k, refs, problem in cls._CACHE:
+            if k == key and refs[0] is space and refs[1] is candidates and refs[2] is embeddings:
+                return problem
+        problem = cls(space, candidates, embeddings)
+        cls._CACHE.append((key, (space, candidates, embeddings), problem))
+        del cls._CACHE[: -cls._CACHE_SIZE]
+        return problem
 
     def index_of_cells(self, cells: Cells) -> np.ndarray:
         """Pool index of each cell (matched by hash, so isomorphic cells match); -1 if absent
@@ -41,117 +98,85 @@ class SearchProblem:
         return np.asarray(found, dtype=np.int64)
 
 
+def _features(embeddings: Any, space: SearchSpace) -> np.ndarray:
+    """``(num_cells, d)`` features by pool index from an Embeddings object or an array."""
+    check = getattr(embeddings, "check_space", None)
+    if check is not None:
+        return check(space)
+    features = np.asarray(embeddings)
+    n = len(space.all())
+    if features.ndim != 2 or len(features) != n or not np.issubdtype(features.dtype, np.number):
+        raise ValueError(
+            f"embeddings: expected ({n}, d) numbers by pool index, got shape {features.shape}"
+        )
+    if not np.isfinite(features).all():
+        raise ValueError("embeddings: not all finite")
+    return features
+
+
+def as_space(space: SearchSpace | str) -> SearchSpace:
+    return spaces.get(space) if isinstance(space, str) else space
+
+
 class Strategy(ABC):
-    """Propose cells (``ask``), learn from their rewards (``tell``)."""
+    """Propose cells (``ask``), learn from their rewards (``tell``); see the module docstring.
 
-    name: str = "strategy"
-    needs_features: bool = False
-    hyper_names: frozenset[str] | None = None  # accepted hyper-parameters (None: not checked)
+    Every strategy takes ``space`` and the keywords ``embeddings``, ``candidates`` and ``seed`` (an
+    int or a ``numpy.random.Generator``) of this base class, and its own explicit keyword
+    parameters (a subclass forwards the base's, and a parent strategy's, as ``**common``)."""
 
-    def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
-        if self.hyper_names is not None:
-            unknown = set(hyper) - self.hyper_names
-            if unknown:
-                raise ValueError(f"{self.name}: unknown hyper-parameter(s) {sorted(unknown)}")
-        if self.needs_features and problem.features is None:
-            raise ValueError(f"{self.name} needs features (embeddings) of the cells")
-        self.problem = problem
-        self.rng = rng
-        self.hyper = hyper
+    name: ClassVar[str] = "strategy"
+    needs_embeddings: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        space: SearchSpace | str,
+        *,
+        embeddings: Any = None,
+        candidates: Any = None,
+        seed: int | np.random.Generator = 0,
+    ) -> None:
+        if self.needs_embeddings and embeddings is None:
+            raise ValueError(f"strategy {self.name} needs embeddings of the cells")
+        self.problem = SearchProblem.of(as_space(space), candidates, embeddings)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.problem.space
 
     @abstractmethod
-    def ask(self) -> np.ndarray:
-        """Pool indices to evaluate next (one or a batch)."""
+    def ask(self) -> np.ndarray | Request:
+        """Pool indices to evaluate next (one or a batch), or a :class:`Request`."""
 
     @abstractmethod
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
-        """Search rewards (percent) of the cells just evaluated."""
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
+        """Rewards (percent; NaN where an evaluation failed) of the cells just evaluated."""
 
-
-@dataclass
-class Trace:
-    """One run: per query the pool index, cumulative cost, reward and the best cell so far."""
-
-    seed: int
-    index: list[int] = field(default_factory=list)
-    cost: list[float] = field(default_factory=list)
-    reward: list[float] = field(default_factory=list)
-    best_reward: list[float] = field(default_factory=list)
-    best_valid: list[float] = field(default_factory=list)
-    best_test: list[float] = field(default_factory=list)
-    best_index: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        def clean(values: list[float]) -> list[float | None]:
-            return [None if v != v else round(float(v), 6) for v in values]
-
-        return {
-            "seed": self.seed,
-            "index": self.index,
-            "cost": clean(self.cost),
-            "reward": clean(self.reward),
-            "best_reward": clean(self.best_reward),
-            "best_valid": clean(self.best_valid),
-            "best_test": clean(self.best_test),
-            "best_index": self.best_index,
-        }
-
-
-def run(
-    strategy: Strategy,
-    benchmark: Benchmark,
-    seed: int,
-    budget_seconds: float | None = None,
-    budget_queries: int | None = None,
-    max_asks: int = 100_000,
-) -> Trace:
-    """Run ``strategy`` on ``benchmark`` until the budget is spent.
-
-    Every new cell costs its benchmark cost; repeated cells are free and not recorded again. A
-    proposal that would pass the time budget ends the run without being charged. A strategy's
-    own cumulative ``extra_cost`` (seconds of lower-fidelity training, BOHB) is charged after each
-    ``ask``; it can pass the time budget by at most one ask's lower-fidelity work.
-    """
-    budget = Budget(benchmark, seconds=budget_seconds, queries=budget_queries)
-    trace = Trace(seed=seed)
-    best = -np.inf
-    charged = 0.0
-    for _ in range(max_asks):
-        if budget.exhausted():
-            break
-        proposals = np.atleast_1d(np.asarray(strategy.ask(), dtype=np.int64))
-        # Work a strategy did itself (BOHB's lower-fidelity evaluations) is charged too.
-        extra = float(getattr(strategy, "extra_cost", 0.0))
-        budget.spent += extra - charged
-        charged = extra
-        if len(proposals) == 0 or (budget.seconds is not None and budget.spent >= budget.seconds):
-            break
-        rewards = np.empty(len(proposals))
-        stop = False
-        for k, index in enumerate(proposals.tolist()):
-            new = index not in budget.seen
-            try:
-                row = budget.query(index)
-            except BudgetExhausted:
-                stop = True
-                rewards = rewards[:k]
-                proposals = proposals[:k]
-                break
-            rewards[k] = row["search"]
-            if not new:
+    @classmethod
+    def parameters(cls) -> dict[str, Any]:
+        """The strategy's own keyword parameters (its class's and its parent strategies') and
+        their defaults; a subclass's default wins."""
+        out: dict[str, Any] = {}
+        for klass in cls.__mro__:
+            if (
+                klass is Strategy
+                or not issubclass(klass, Strategy)
+                or "__init__" not in vars(klass)
+            ):
                 continue
-            if row["search"] > best:
-                best = row["search"]
-                best_row, best_index = row, index
-            trace.index.append(index)
-            trace.cost.append(budget.spent)
-            trace.reward.append(row["search"])
-            trace.best_reward.append(best)
-            trace.best_valid.append(best_row["valid"])
-            trace.best_test.append(best_row["test"])
-            trace.best_index.append(best_index)
-        if len(proposals):
-            strategy.tell(proposals, rewards)
-        if stop:
-            break
-    return trace
+            for name, p in inspect.signature(klass.__init__).parameters.items():
+                if p.kind is p.KEYWORD_ONLY:
+                    out.setdefault(name, p.default)
+        return out
+
+
+def check_params(cls: type[Strategy], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` if ``cls`` takes every one of them; else a one-line error naming the first
+    unknown parameter and the ones it takes."""
+    known = cls.parameters()
+    for key in params:
+        if key not in known:
+            takes = ", ".join(known) or "no parameters"
+            raise ValueError(f"strategy {cls.name} has no parameter {key!r} (it takes: {takes})")
+    return dict(params)

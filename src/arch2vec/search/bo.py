@@ -55,6 +55,7 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.spaces.base import SearchSpace
 
 _CHUNK = 65_536  # candidates per block when predicting (bounds memory on the 423k NB-101 pool)
 
@@ -253,10 +254,10 @@ class MLP:
         return self
 
 
-class BO(Strategy):
+class ArchBO(Strategy):
     """arch2vec-BO: DNGO surrogate on the embedding, expected improvement over unvisited cells.
 
-    Hyper-parameters (keyword arguments):
+    Parameters (keywords):
 
     - ``init`` (16): random distinct candidates proposed before the surrogate is used;
     - ``top_k`` (1): cells proposed per EI iteration (paper: 5 on NB-101, 1 on NB-201);
@@ -271,30 +272,40 @@ class BO(Strategy):
     """
 
     name = "arch2vec-bo"
-    needs_features = True
-    hyper_names = frozenset(
-        {"init", "top_k", "epochs", "lr", "hidden", "activation", "ei_target", "log_bounds"}
-    )
+    needs_embeddings = True
 
-    def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
-        super().__init__(problem, rng, **hyper)
-        self.init = int(hyper.get("init", 16))
-        self.top_k = int(hyper.get("top_k", 1))
-        self.epochs = int(hyper.get("epochs", 100))
-        self.lr = float(hyper.get("lr", 1e-2))
-        self.hidden = int(hyper.get("hidden", 128))
-        self.activation = str(hyper.get("activation", "relu"))
-        target = hyper.get("ei_target")
-        self.ei_target = None if target is None else float(target)
-        self.log_bounds = tuple(hyper.get("log_bounds", (-10.0, 10.0)))
+    def __init__(
+        self,
+        space: SearchSpace | str,
+        *,
+        init: int = 16,
+        top_k: int = 1,
+        epochs: int = 100,
+        lr: float = 1e-2,
+        hidden: int = 128,
+        activation: str = "relu",
+        ei_target: float | None = None,
+        log_bounds: tuple[float, float] = (-10.0, 10.0),
+        **common: Any,
+    ) -> None:
+        super().__init__(space, **common)  # embeddings, candidates, seed
+        self.init = int(init)
+        self.top_k = int(top_k)
+        self.epochs = int(epochs)
+        self.lr = float(lr)
+        self.hidden = int(hidden)
+        self.activation = str(activation)
+        self.ei_target = None if ei_target is None else float(ei_target)
+        self.log_bounds = tuple(log_bounds)
         if self.activation not in ("tanh", "relu"):
             raise ValueError(f"{self.name}: activation must be 'tanh' or 'relu'")
         if self.init < 1 or self.top_k < 1 or self.epochs < 0:
             raise ValueError(f"{self.name}: init and top_k must be >= 1, epochs >= 0")
 
+        problem = self.problem
         self.candidates = np.asarray(problem.candidates, dtype=np.int64)
         self.visited = np.zeros(self._prepare_inputs(problem), dtype=bool)
-        self.net_rng = np.random.default_rng(int(rng.integers(2**62)))  # network initialisations
+        self.net_rng = np.random.default_rng(int(self.rng.integers(2**62)))  # initialisations
         self.observed: list[int] = []
         self.rewards: list[float] = []
         self.blr: BayesianLinearRegression | None = None
@@ -365,7 +376,7 @@ class BO(Strategy):
         top = top[np.lexsort((top, -ei[top]))]  # best first, ties by position: deterministic
         return self._propose(free[top])
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         indices = np.asarray(indices, dtype=np.int64)
         rewards = np.asarray(rewards, dtype=np.float64)
         seen = set(self.observed)

@@ -5,45 +5,41 @@ search parameters are the categorical positions of
 :class:`~arch2vec.search.evolution.CellEncoding` (``op<node>``, ``e<src>_<dst>``), sampled by a
 multivariate :class:`optuna.samplers.TPESampler` seeded from the strategy's ``rng``.
 
-**Fidelities.** The lower fidelities are the entries of ``benchmark.fidelities`` (passed as the
-hyper-parameter ``benchmark``, read ONLY for those rewards and costs) that are cheaper than the
-benchmark's search reward (median cost ratio < 1 over the candidates): e.g. ``4``, ``12``, ``36``
-epochs for ``nb101-30k`` (whose ``108`` is the search reward itself). They are Hyperband's rungs
-by rank: the ``k``-th cheapest is reported as step ``eta**k`` and the full fidelity is
-``max_resource = eta**K``, which for nb101-30k with ``eta`` 3 mirrors the epochs 4/12/36/108.
-With no ``benchmark`` or no cheaper fidelity (the embedded ``nb201``; ``nb201-csv`` CIFAR-10,
-whose search reward already is its cheapest fidelity ``12``) the pruner is off and BOHB is plain
-TPE on the full fidelity.
+**Fidelities.** ``fidelities`` names the evaluator's lower fidelities, cheapest first (a search
+passes the evaluator's own, e.g. ``4``, ``12``, ``36`` epochs of ``nb101-30k``, whose ``108`` is
+the search reward itself). They are Hyperband's rungs by rank: the ``k``-th cheapest is reported
+as step ``eta**k`` and the full fidelity is ``max_resource = eta**K``, which for nb101-30k with
+``eta`` 3 mirrors the epochs 4/12/36/108. Without lower fidelities (the embedded ``nb201``;
+``nb201-csv`` CIFAR-10, whose search reward already is its cheapest fidelity ``12``; the NB-301
+surrogate) the pruner is off and BOHB is plain TPE on the full fidelity.
 
-**One ``ask``.** Optuna proposes a trial; a trial that decodes to no candidate, or to a cell this
+**One proposal.** Optuna proposes a trial; a trial that decodes to no candidate, or to a cell this
 strategy already proposed or evaluated, is told ``FAIL`` and re-asked (at most ``max_tries``
-times). Otherwise the cell is evaluated at each lower fidelity in turn, cheapest first: its
-reward is reported at that rung and its cost is added to :attr:`BOHB.extra_cost` (each fidelity
-is a separate training run, as the benchmark's data are); if Optuna prunes it, the trial is told
-``PRUNED`` and a new one is asked (at most ``max_pruned`` per ``ask``). A trial that survives
-every rung is returned as the pool index to evaluate at full fidelity, and ``tell`` completes it
-with the search reward. When the limits are hit, a random unvisited candidate is enqueued as a
-trial and returned without lower-fidelity evaluations. Optuna's public API does not tell a
-trial's Hyperband bracket, so trials of the higher brackets are evaluated (and charged) at the
-rungs below their first decision too.
-
-**Cost.** Only full-fidelity evaluations pass through the runner; the seconds of lower-fidelity
-evaluations accumulate in :attr:`BOHB.extra_cost`, which the runner must add to the spent
-budget after every ``ask``. They use no query budget, so compare BOHB by seconds.
+times). Otherwise the cell is asked for at each lower fidelity in turn, cheapest first (one
+:class:`~arch2vec.search.base.Request` per ``ask``; the search charges its cost but does not count
+it as a query): its reward is reported at that rung (a rung without a reward is skipped); if
+Optuna prunes it, the trial is told ``PRUNED`` and a new one is asked (at most ``max_pruned`` per
+proposal). A trial that survives every rung is returned as the pool index to evaluate at full
+fidelity, and ``tell`` completes it with the search reward. When the limits are hit, a random
+unvisited candidate is enqueued as a trial and returned without lower-fidelity evaluations.
+Optuna's public API does not tell a trial's Hyperband bracket, so trials of the higher brackets
+are evaluated (and charged) at the rungs below their first decision too. Lower fidelities use no
+query budget, so compare BOHB by seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from arch2vec.benchmarks.base import Benchmark
-from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.search.base import Request, Strategy
 from arch2vec.search.evolution import CellEncoding
 from arch2vec.search.random import sample_unvisited
+from arch2vec.spaces.base import SearchSpace
 
 STUDY_NAME = "arch2vec-bohb"
 """Fixed study name: Optuna's Hyperband derives each trial's bracket from it (reproducibility)."""
@@ -57,26 +53,6 @@ def _optuna() -> Any:
     return optuna
 
 
-def lower_fidelities(
-    benchmark: Benchmark | None, candidates: np.ndarray
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``(name, reward, cost)`` of the fidelities cheaper than the search reward, cheapest first."""
-    if benchmark is None or not benchmark.fidelities:
-        return []
-    candidates = np.asarray(candidates, dtype=np.int64)
-    search_cost = benchmark.cost[candidates]
-    found = []
-    for name, (reward, cost) in benchmark.fidelities.items():
-        reward, cost = np.asarray(reward, dtype=np.float64), np.asarray(cost, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = cost[candidates] / search_cost
-        ratio = ratio[np.isfinite(ratio)]
-        if len(ratio) and float(np.median(ratio)) < 1 - 1e-9:
-            found.append((float(np.median(ratio)), name, reward, cost))
-    found.sort(key=lambda f: f[0])
-    return [(name, reward, cost) for _, name, reward, cost in found]
-
-
 class BOHB(Strategy):
     """Optuna's TPE + Hyperband over the discrete encoding (see the module docstring)."""
 
@@ -84,41 +60,34 @@ class BOHB(Strategy):
 
     def __init__(
         self,
-        problem: SearchProblem,
-        rng: np.random.Generator,
+        space: SearchSpace | str,
         *,
-        benchmark: Benchmark | None = None,
+        fidelities: Sequence[str] = (),
         eta: int = 3,
         n_startup_trials: int = 10,
         max_tries: int = 100,
         max_pruned: int = 100,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            problem,
-            rng,
-            eta=eta,
-            n_startup_trials=n_startup_trials,
-            max_tries=max_tries,
-            max_pruned=max_pruned,
-        )
+        super().__init__(space, **common)  # embeddings, candidates, seed
         optuna = _optuna()
         if eta < 2 or n_startup_trials < 0 or max_tries < 1 or max_pruned < 1:
             raise ValueError(
                 "bohb: need eta >= 2, n_startup_trials >= 0, max_tries >= 1, max_pruned >= 1"
             )
+        if isinstance(fidelities, str):
+            raise ValueError("bohb: fidelities must be a sequence of names, cheapest first")
         self._state = optuna.trial.TrialState
-        self.encoding = CellEncoding.of(problem)
+        self.encoding = CellEncoding.of(self.problem)
         self.keys = self.encoding.position_names()
         self.distributions = {
             key: optuna.distributions.CategoricalDistribution(tuple(range(int(k))))
             for key, k in zip(self.keys, self.encoding.num_choices.tolist(), strict=True)
         }
-        self.fidelities = lower_fidelities(benchmark, problem.candidates)
+        self.fidelities = tuple(str(f) for f in fidelities)
         self.steps = [int(eta) ** k for k in range(len(self.fidelities))]
         self.max_tries = int(max_tries)
         self.max_pruned = int(max_pruned)
-        self.extra_cost = 0.0
-        """Seconds of lower-fidelity evaluations so far (the runner adds them to the budget)."""
         self.low_fidelity_evaluations = 0
         optuna.logging.set_verbosity(max(optuna.logging.get_verbosity(), logging.WARNING))
         with warnings.catch_warnings():
@@ -126,7 +95,7 @@ class BOHB(Strategy):
             sampler = optuna.samplers.TPESampler(
                 n_startup_trials=int(n_startup_trials),
                 multivariate=True,
-                seed=int(rng.integers(2**31 - 1)),
+                seed=int(self.rng.integers(2**31 - 1)),
             )
         if self.fidelities:
             pruner = optuna.pruners.HyperbandPruner(
@@ -141,23 +110,24 @@ class BOHB(Strategy):
         )
         self.seen: set[int] = set()  # proposed at full fidelity or evaluated at a lower one
         self.pending: dict[int, Any] = {}
+        self._failed = self._pruned = 0  # of the proposal being made
+        self._climbing: tuple[Any, int, int] | None = None  # (trial, index, rung) being evaluated
+        self._survivor: tuple[Any, int] | None = None  # (trial, index) past every rung
 
-    def _survives(self, trial: Any, index: int) -> bool:
-        """Evaluate ``index`` at each lower fidelity; False as soon as Optuna prunes it."""
-        for step, (_, reward, cost) in zip(self.steps, self.fidelities, strict=True):
-            value, seconds = float(reward[index]), float(cost[index])
-            if np.isnan(value):
-                continue
-            self.extra_cost += seconds if np.isfinite(seconds) else 0.0
-            self.low_fidelity_evaluations += 1
-            trial.report(value, step)
-            if trial.should_prune():
-                return False
-        return True
+    def _propose(self, trial: Any, index: int) -> np.ndarray:
+        self.pending[index] = trial
+        self._failed = self._pruned = 0
+        return np.array([index], dtype=np.int64)
 
-    def ask(self) -> np.ndarray:
-        failed = pruned = 0
-        while failed < self.max_tries and pruned < self.max_pruned:
+    def ask(self) -> np.ndarray | Request:
+        if self._climbing is not None:
+            _, index, rung = self._climbing
+            return Request(np.array([index], dtype=np.int64), self.fidelities[rung])
+        if self._survivor is not None:
+            trial, index = self._survivor
+            self._survivor = None
+            return self._propose(trial, index)
+        while self._failed < self.max_tries and self._pruned < self.max_pruned:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. Optuna's notes on multivariate TPE
                 trial = self.study.ask(self.distributions)
@@ -165,14 +135,14 @@ class BOHB(Strategy):
             index = int(self.encoding.lookup(codes[None])[0])
             if index < 0 or index in self.seen:
                 self.study.tell(trial, state=self._state.FAIL)
-                failed += 1
+                self._failed += 1
                 continue
             self.seen.add(index)
-            if self._survives(trial, index):
-                self.pending[index] = trial
-                return np.array([index], dtype=np.int64)
-            self.study.tell(trial, state=self._state.PRUNED)
-            pruned += 1
+            if not self.fidelities:
+                return self._propose(trial, index)
+            self._climbing = (trial, index, 0)
+            return Request(np.array([index], dtype=np.int64), self.fidelities[0])
+        self._failed = self._pruned = 0
         found = sample_unvisited(self.problem, self.rng, self.seen, 1)
         if len(found) == 0:
             return found
@@ -185,10 +155,36 @@ class BOHB(Strategy):
         self.seen.add(index)
         return found
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def _rung_result(self, index: int, value: float, fidelity: str) -> None:
+        """The reward of the climbing trial's cell at its current rung."""
+        if self._climbing is None or self._climbing[1] != index:
+            return
+        trial, _, rung = self._climbing
+        if fidelity != self.fidelities[rung]:
+            raise ValueError(f"bohb: told fidelity {fidelity!r}, asked {self.fidelities[rung]!r}")
+        if not np.isnan(value):
+            self.low_fidelity_evaluations += 1
+            trial.report(value, self.steps[rung])
+            if trial.should_prune():
+                self.study.tell(trial, state=self._state.PRUNED)
+                self._pruned += 1
+                self._climbing = None
+                return
+        if rung + 1 < len(self.fidelities):
+            self._climbing = (trial, index, rung + 1)
+        else:
+            self._climbing = None
+            self._survivor = (trial, index)
+
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         for index, reward in zip(
             np.asarray(indices).tolist(), np.asarray(rewards).tolist(), strict=True
         ):
+            if fidelity is not None:
+                self._rung_result(int(index), float(reward), fidelity)
+                continue
             trial = self.pending.pop(int(index), None)
-            if trial is not None:
+            if trial is not None and np.isfinite(reward):
                 self.study.tell(trial, float(reward))
+            elif trial is not None:  # a failed evaluation
+                self.study.tell(trial, state=self._state.FAIL)

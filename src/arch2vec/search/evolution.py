@@ -28,11 +28,13 @@ from __future__ import annotations
 import math
 import weakref
 from collections import deque
+from typing import Any
 
 import numpy as np
 
 from arch2vec.search.base import SearchProblem, Strategy
 from arch2vec.search.random import sample_unvisited
+from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells
 
 LOOKUP_CHUNK = 16
@@ -209,13 +211,14 @@ class RegularizedEvolution(Strategy):
 
     def __init__(
         self,
-        problem: SearchProblem,
-        rng: np.random.Generator,
+        space: SearchSpace | str,
+        *,
         population: int = 50,
         sample: int = 10,
         max_tries: int = 100,
+        **common: Any,
     ) -> None:
-        super().__init__(problem, rng, population=population, sample=sample, max_tries=max_tries)
+        super().__init__(space, **common)  # embeddings, candidates, seed
         if population < 1 or not 1 <= sample <= population or max_tries < 1:
             raise ValueError(
                 "evolution: need population >= 1, 1 <= sample <= population and max_tries >= 1"
@@ -223,7 +226,7 @@ class RegularizedEvolution(Strategy):
         self.population_size = int(population)
         self.sample_size = int(sample)
         self.max_tries = int(max_tries)
-        self.encoding = CellEncoding.of(problem)
+        self.encoding = CellEncoding.of(self.problem)
         self.population: deque[tuple[int, float]] = deque()
         self.visited: set[int] = set()
         self.codes: dict[int, np.ndarray] = {}
@@ -247,7 +250,7 @@ class RegularizedEvolution(Strategy):
                     break
         return record_proposal(self, index, codes)
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         for index, reward in zip(
             np.asarray(indices).tolist(), np.asarray(rewards).tolist(), strict=True
         ):

@@ -37,6 +37,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from arch2vec.evaluators.base import one_line
+
 RAY_MISSING = "install the ray extra: pip install 'arch2vec[ray]'"
 
 OnResult = Callable[[int, Any], None]
@@ -48,17 +50,6 @@ class Failure:
 
     error: str
     attempts: int
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line (the message of a Ray task error is its cause's)."""
-    cause = getattr(exc, "cause", None)
-    if isinstance(cause, BaseException) and type(exc).__module__.startswith("ray"):
-        exc = cause
-    text = " ".join(str(exc).split())
-    if len(text) > 1000:
-        text = text[:997] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------

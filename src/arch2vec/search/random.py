@@ -8,9 +8,12 @@ cells, i.e. over isomorphism classes in NAS-Bench-101) that are not in ``visited
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.spaces.base import SearchSpace
 
 _REJECTION_DRAWS = 32
 """Rejection draws per wanted cell before falling back to an exact draw from the unvisited set."""
@@ -46,8 +49,8 @@ class RandomSearch(Strategy):
 
     name = "random"
 
-    def __init__(self, problem: SearchProblem, rng: np.random.Generator) -> None:
-        super().__init__(problem, rng)
+    def __init__(self, space: SearchSpace | str, **common: Any) -> None:
+        super().__init__(space, **common)  # embeddings, candidates, seed
         self.visited: set[int] = set()
 
     def ask(self) -> np.ndarray:
@@ -55,5 +58,5 @@ class RandomSearch(Strategy):
         self.visited.update(proposal.tolist())
         return proposal
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         pass

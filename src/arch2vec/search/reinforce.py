@@ -20,11 +20,13 @@ random unvisited candidate is proposed instead, and its reward updates the polic
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.search.base import Strategy
 from arch2vec.search.evolution import LOOKUP_CHUNK, CellEncoding, first_new, record_proposal
+from arch2vec.spaces.base import SearchSpace
 
 
 class Reinforce(Strategy):
@@ -34,23 +36,16 @@ class Reinforce(Strategy):
 
     def __init__(
         self,
-        problem: SearchProblem,
-        rng: np.random.Generator,
+        space: SearchSpace | str,
+        *,
         lr: float = 0.1,
         baseline_decay: float = 0.9,
         invalid_penalty: float = 0.05,
         reward_scale: float = 0.01,
         max_tries: int = 100,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            problem,
-            rng,
-            lr=lr,
-            baseline_decay=baseline_decay,
-            invalid_penalty=invalid_penalty,
-            reward_scale=reward_scale,
-            max_tries=max_tries,
-        )
+        super().__init__(space, **common)  # embeddings, candidates, seed
         if lr <= 0 or not 0 <= baseline_decay < 1 or max_tries < 1:
             raise ValueError("reinforce: need lr > 0, 0 <= baseline_decay < 1, max_tries >= 1")
         self.lr = float(lr)
@@ -58,7 +53,7 @@ class Reinforce(Strategy):
         self.invalid_penalty = float(invalid_penalty)
         self.reward_scale = float(reward_scale)
         self.max_tries = int(max_tries)
-        self.encoding = CellEncoding.of(problem)
+        self.encoding = CellEncoding.of(self.problem)
         k = self.encoding.num_choices
         self.mask = np.arange(k.max())[None, :] < k[:, None]  # (P, K): choices that exist
         self.logits = np.zeros(self.mask.shape)
@@ -96,7 +91,7 @@ class Reinforce(Strategy):
                 break
         return record_proposal(self, index, codes)
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         for index, reward in zip(
             np.asarray(indices).tolist(), np.asarray(rewards).tolist(), strict=True
         ):

@@ -62,7 +62,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.search.base import Strategy
+from arch2vec.spaces.base import SearchSpace
 
 
 class Controller(torch.nn.Module):
@@ -99,10 +100,10 @@ def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
     return out
 
 
-class RL(Strategy):
+class ArchRL(Strategy):
     """arch2vec-RL: REINFORCE in the latent space, nearest unvisited candidate per action.
 
-    Hyper-parameters (keyword arguments):
+    Parameters (keywords):
 
     - ``batch`` (16): actions (cells) per episode, i.e. per ``ask()``;
     - ``hidden`` (128): LSTM units;
@@ -121,42 +122,42 @@ class RL(Strategy):
     """
 
     name = "arch2vec-rl"
-    needs_features = True
-    hyper_names = frozenset(
-        {
-            "batch",
-            "hidden",
-            "lr",
-            "gamma",
-            "baseline_decay",
-            "scaled_baseline",
-            "sigma",
-            "standardise",
-            "feed",
-            "baseline",
-        }
-    )
+    needs_embeddings = True
 
-    def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
-        super().__init__(problem, rng, **hyper)
-        self.batch = int(hyper.get("batch", 16))
-        self.hidden = int(hyper.get("hidden", 128))
-        self.lr = float(hyper.get("lr", 1e-2))
-        self.gamma = float(hyper.get("gamma", 0.8))
-        self.baseline_decay = float(hyper.get("baseline_decay", 0.95))
-        self.scaled_baseline = bool(hyper.get("scaled_baseline", True))
-        self.sigma = float(hyper.get("sigma", 4.0))
-        self.standardise = bool(hyper.get("standardise", False))
-        self.feed = str(hyper.get("feed", "action"))
-        fixed = hyper.get("baseline")
-        self.fixed_baseline = None if fixed is None else float(fixed)
+    def __init__(
+        self,
+        space: SearchSpace | str,
+        *,
+        batch: int = 16,
+        hidden: int = 128,
+        lr: float = 1e-2,
+        gamma: float = 0.8,
+        baseline_decay: float = 0.95,
+        scaled_baseline: bool = True,
+        sigma: float = 4.0,
+        standardise: bool = False,
+        feed: str = "action",
+        baseline: float | None = None,
+        **common: Any,
+    ) -> None:
+        super().__init__(space, **common)  # embeddings, candidates, seed
+        self.batch = int(batch)
+        self.hidden = int(hidden)
+        self.lr = float(lr)
+        self.gamma = float(gamma)
+        self.baseline_decay = float(baseline_decay)
+        self.scaled_baseline = bool(scaled_baseline)
+        self.sigma = float(sigma)
+        self.standardise = bool(standardise)
+        self.feed = str(feed)
+        self.fixed_baseline = None if baseline is None else float(baseline)
         if self.batch < 1:
             raise ValueError(f"{self.name}: batch must be >= 1")
         if self.feed not in ("action", "cell"):
             raise ValueError(f"{self.name}: feed must be 'action' or 'cell', got {self.feed!r}")
 
         torch.set_num_threads(1)
-        self.candidates = np.asarray(problem.candidates, dtype=np.int64)
+        self.candidates = np.asarray(self.problem.candidates, dtype=np.int64)
         feats = self._features()
         self.visited = np.zeros(len(feats), dtype=bool)
         self._position = np.full(len(feats), -1, dtype=np.int64)
@@ -164,6 +165,7 @@ class RL(Strategy):
         self._set_pool(feats[self.candidates])
         del feats
 
+        rng = self.rng
         self.generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         self.controller = Controller(self.dim, self.hidden)
         self.controller.reset(self.generator)
@@ -268,7 +270,7 @@ class RL(Strategy):
             self.sigma * math.sqrt(2 * math.pi)
         )
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         indices = np.asarray(indices, dtype=np.int64)
         rewards = np.asarray(rewards, dtype=np.float64) / 100.0
         self._mark(indices)

@@ -5,7 +5,7 @@ The arch2vec paper (Yan et al. 2020) contrasts its unsupervised embeddings with
 trained jointly with the search on the (cell, accuracy) pairs observed so far. This module gives
 the two counterparts of arch2vec-BO and arch2vec-RL, written from that description:
 
-- :class:`SupervisedBO` ("supervised-bo") is :class:`~arch2vec.search.bo.BO` (DNGO + expected
+- :class:`SupervisedBO` ("supervised-bo") is :class:`~arch2vec.search.bo.ArchBO` (DNGO + expected
   improvement) whose feature network reads cells instead of embeddings: GIN encoder (hidden
   128-128-128-128, ``latent`` = 16 per node, deterministic) -> mean over the cell's real nodes ->
   the same one-hidden-layer head as BO (``hidden`` = 128, tanh) -> 1. Every iteration the whole
@@ -14,7 +14,7 @@ the two counterparts of arch2vec-BO and arch2vec-RL, written from that descripti
   (plus a constant) is the basis of BO's Bayesian linear regression, and EI is computed by BO's
   code for every unvisited candidate. The basis of the candidates comes from the trained
   encoder in eval mode (batch norm with its running statistics), ``encode_batch`` cells at a time.
-- :class:`SupervisedRL` ("supervised-rl") is :class:`~arch2vec.search.rl.RL` (REINFORCE, LSTM
+- :class:`SupervisedRL` ("supervised-rl") is :class:`~arch2vec.search.rl.ArchRL` (REINFORCE, LSTM
   Gaussian policy, nearest unvisited candidate) acting in the 16-d latent space of a GIN
   regressor of the same architecture (``head_hidden`` = 128). Before the first episode the
   regressor is randomly initialised (seeded) and the candidates are embedded with it; after each
@@ -23,9 +23,7 @@ the two counterparts of arch2vec-BO and arch2vec-RL, written from that descripti
   episodes) and the candidates are re-embedded. The embedding is the pooled GIN output
   (before the head), standardised over the candidates by RL.
 
-The network's input is, as in :class:`~arch2vec.models.vgae.GraphAutoencoder` with
-``positional=True``, the one-hot op of each node concatenated with the one-hot of its index; the
-adjacency is ``A + A^T``. Padding nodes (all-zero op rows) are left out of the mean.
+The network is :class:`~arch2vec.models.regressor.GINRegressor`.
 
 Deviations and choices (the paper gives no details of these baselines):
 
@@ -57,116 +55,32 @@ torch.Generators seeded from the strategy's ``rng``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from arch2vec.models.gin import GINEncoder
-from arch2vec.models.vgae import pool_nodes
+from arch2vec.models.regressor import GIN_HIDDEN, CellGraphs, GINRegressor, reset_uniform
 from arch2vec.search.base import SearchProblem
-from arch2vec.search.bo import BO
-from arch2vec.search.rl import RL
-
-_GIN_HIDDEN = (128, 128, 128, 128)
-
-
-def _reset_uniform(module: torch.nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from ``generator``."""
-    with torch.no_grad():
-        for layer in module.modules():
-            if isinstance(layer, torch.nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+from arch2vec.search.bo import ArchBO
+from arch2vec.search.rl import ArchRL
+from arch2vec.spaces.base import SearchSpace
 
 
-class GINRegressor(torch.nn.Module):
-    """GIN encoder -> mean over real nodes (the cell's latent vector) -> one-hidden-layer head.
-
-    ``forward(ops, adj)`` gives the predicted (standardised) reward ``(B, 1)``, :meth:`embed` the
-    pooled latent vector ``(B, latent)`` and :meth:`hidden` the head's hidden layer ``(B, hidden)``.
-    ``ops`` is the one-hot ops ``(B, N, K)`` (zero rows for padding), ``adj`` is ``A + A^T``.
-    """
-
-    def __init__(
-        self,
-        num_ops: int,
-        num_nodes: int,
-        gin_hidden: Sequence[int] = _GIN_HIDDEN,
-        latent: int = 16,
-        hidden: int = 128,
-        activation: str = "tanh",
-    ) -> None:
-        super().__init__()
-        self.encoder = GINEncoder(num_ops + num_nodes, gin_hidden, latent, variational=False)
-        act = torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU()
-        self.head = torch.nn.Sequential(
-            torch.nn.Linear(latent, hidden), act, torch.nn.Linear(hidden, 1)
-        )
-
-    def embed(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        eye = torch.eye(ops.shape[1], dtype=ops.dtype).expand(ops.shape[0], -1, -1)
-        mu, _ = self.encoder(torch.cat([ops, eye], dim=-1), adj)
-        return pool_nodes(mu, ops)
-
-    def hidden(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        return self.head[:2](self.embed(ops, adj))
-
-    def forward(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(ops, adj))
+def _check_gin(name: str, gin_hidden: Sequence[int], latent: int, encode_batch: int) -> tuple:
+    gin_hidden = tuple(int(w) for w in gin_hidden)
+    if not gin_hidden or min(gin_hidden) < 1 or latent < 1:
+        raise ValueError(f"{name}: gin_hidden and latent must be positive")
+    if encode_batch < 1:
+        raise ValueError(f"{name}: encode_batch must be >= 1")
+    return gin_hidden
 
 
-class CellGraphs:
-    """The pool's cells as model inputs, built per batch of pool indices."""
-
-    def __init__(self, problem: SearchProblem, who: str) -> None:
-        if problem.cells is None or problem.space is None:
-            raise ValueError(f"{who} needs the space and the cells of the pool")
-        self.ops = problem.cells.ops
-        self.adjacency = problem.cells.adjacency
-        self.num_ops = len(problem.space.ops)
-        self.num_nodes = problem.cells.num_nodes
-
-    def __len__(self) -> int:
-        return len(self.ops)
-
-    def tensors(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """One-hot ops ``(B, N, K)`` (padding: zero rows) and ``A + A^T`` ``(B, N, N)``."""
-        ops = self.ops[indices]
-        onehot = (ops[..., None] == np.arange(self.num_ops)).astype(np.float32)
-        a = self.adjacency[indices].astype(np.float32)
-        return torch.from_numpy(onehot), torch.from_numpy(a + a.transpose(0, 2, 1))
-
-    @torch.no_grad()
-    def apply(
-        self,
-        fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-        indices: np.ndarray,
-        batch: int,
-    ) -> torch.Tensor:
-        """``fn(ops, adj)`` of pool ``indices``, ``batch`` cells at a time, without gradients."""
-        out = [fn(*self.tensors(indices[s : s + batch])) for s in range(0, len(indices), batch)]
-        return torch.cat(out)
-
-
-def _gin_hyper(strategy: Any, hyper: dict[str, Any]) -> None:
-    """The encoder's hyper-parameters shared by both strategies."""
-    strategy.gin_hidden = tuple(int(w) for w in hyper.get("gin_hidden", _GIN_HIDDEN))
-    strategy.latent = int(hyper.get("latent", 16))
-    strategy.encode_batch = int(hyper.get("encode_batch", 1024))
-    if not strategy.gin_hidden or min(strategy.gin_hidden) < 1 or strategy.latent < 1:
-        raise ValueError(f"{strategy.name}: gin_hidden and latent must be positive")
-    if strategy.encode_batch < 1:
-        raise ValueError(f"{strategy.name}: encode_batch must be >= 1")
-
-
-class SupervisedBO(BO):
+class SupervisedBO(ArchBO):
     """DNGO whose feature network is a GIN on the cells, trained from scratch every iteration.
 
-    Hyper-parameters: those of :class:`~arch2vec.search.bo.BO` (``init`` 16, ``top_k`` 1,
+    Parameters: those of :class:`~arch2vec.search.bo.ArchBO` (``init`` 16, ``top_k`` 1,
     ``epochs`` 100, ``lr`` 1e-2, ``hidden`` 128, ``activation`` relu, ``ei_target``,
     ``log_bounds``) and
 
@@ -176,16 +90,25 @@ class SupervisedBO(BO):
     """
 
     name = "supervised-bo"
-    needs_features = False
-    hyper_names = BO.hyper_names | {"gin_hidden", "latent", "encode_batch"}
+    needs_embeddings = False
 
-    def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
-        super().__init__(problem, rng, **hyper)
-        _gin_hyper(self, hyper)
+    def __init__(
+        self,
+        space: SearchSpace | str,
+        *,
+        gin_hidden: Sequence[int] = GIN_HIDDEN,
+        latent: int = 16,
+        encode_batch: int = 1024,
+        **common: Any,
+    ) -> None:
+        self.gin_hidden = _check_gin(self.name, gin_hidden, latent, encode_batch)
+        self.latent = int(latent)
+        self.encode_batch = int(encode_batch)
+        super().__init__(space, **common)  # ArchBO's parameters, embeddings, candidates, seed
 
     def _prepare_inputs(self, problem: SearchProblem) -> int:
         torch.set_num_threads(1)
-        self.graphs = CellGraphs(problem, self.name)
+        self.graphs = CellGraphs(problem.space, problem.cells)
         return len(self.graphs)
 
     def _fit_network(self, indices: np.ndarray, ys: np.ndarray) -> Callable[[np.ndarray], Any]:
@@ -199,7 +122,7 @@ class SupervisedBO(BO):
             self.hidden,
             self.activation,
         )
-        _reset_uniform(net, torch.Generator().manual_seed(int(self.net_rng.integers(2**62))))
+        reset_uniform(net, torch.Generator().manual_seed(int(self.net_rng.integers(2**62))))
         inputs = self.graphs.tensors(indices)
         yt = torch.from_numpy(ys.astype(np.float32))[:, None]
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
@@ -218,11 +141,13 @@ class SupervisedBO(BO):
         return basis
 
 
-class SupervisedRL(RL):
+class SupervisedRL(ArchRL):
     """REINFORCE in the latent space of a GIN regressor retrained on the rewards after each episode.
 
-    Hyper-parameters: those of :class:`~arch2vec.search.rl.RL` (``batch`` 16, ``hidden`` 128 LSTM
-    units, ``lr`` 1e-2, ``gamma`` 0.8, ``baseline_decay`` 0.95, ``scaled_baseline``) and
+    Parameters: those of :class:`~arch2vec.search.rl.ArchRL` (``batch`` 16, ``hidden`` 128 LSTM
+    units, ``lr`` 1e-2, ``gamma`` 0.8, ``baseline_decay`` 0.95, ``scaled_baseline``, ``sigma`` --
+    1 here, the paper's: unit covariance on standardised dims --, ``standardise`` -- True here: a
+    GIN regressor's outputs have no fixed scale --, ``feed``, ``baseline``) and
 
     - ``encoder_epochs`` (20): epochs of regressor training after each episode (0: the random
       encoder is kept);
@@ -233,37 +158,44 @@ class SupervisedRL(RL):
     """
 
     name = "supervised-rl"
-    needs_features = False
-    hyper_names = RL.hyper_names | {
-        "encoder_epochs",
-        "encoder_lr",
-        "encoder_batch",
-        "gin_hidden",
-        "latent",
-        "head_hidden",
-        "encode_batch",
-    }
+    needs_embeddings = False
 
-    def __init__(self, problem: SearchProblem, rng: np.random.Generator, **hyper: Any) -> None:
-        # RL's constructor embeds the candidates (``_features``): set the regressor up first.
-        _gin_hyper(self, hyper)
-        self.encoder_epochs = int(hyper.get("encoder_epochs", 20))
-        self.encoder_lr = float(hyper.get("encoder_lr", 1e-3))
-        self.encoder_batch = int(hyper.get("encoder_batch", 32))
-        self.head_hidden = int(hyper.get("head_hidden", 128))
+    def __init__(
+        self,
+        space: SearchSpace | str,
+        *,
+        sigma: float = 1.0,
+        standardise: bool = True,
+        encoder_epochs: int = 20,
+        encoder_lr: float = 1e-3,
+        encoder_batch: int = 32,
+        gin_hidden: Sequence[int] = GIN_HIDDEN,
+        latent: int = 16,
+        head_hidden: int = 128,
+        encode_batch: int = 1024,
+        **common: Any,
+    ) -> None:
+        # ArchRL's constructor embeds the candidates (``_features``): set the regressor up first.
+        self.gin_hidden = _check_gin(self.name, gin_hidden, latent, encode_batch)
+        self.latent = int(latent)
+        self.encode_batch = int(encode_batch)
+        self.encoder_epochs = int(encoder_epochs)
+        self.encoder_lr = float(encoder_lr)
+        self.encoder_batch = int(encoder_batch)
+        self.head_hidden = int(head_hidden)
         if self.encoder_epochs < 0 or self.encoder_batch < 1 or self.head_hidden < 1:
             raise ValueError(
                 f"{self.name}: encoder_epochs must be >= 0, encoder_batch and head_hidden >= 1"
             )
-        self.graphs = CellGraphs(problem, self.name)
         self.observed: list[int] = []
         self.rewards: list[float] = []
-        hyper.setdefault("standardise", True)  # a GIN regressor's outputs have no fixed scale
-        hyper.setdefault("sigma", 1.0)  # the paper's: unit covariance on standardised dims
-        super().__init__(problem, rng, **hyper)
+        # ArchRL's parameters (sigma and standardise with other defaults), embeddings, candidates,
+        # seed
+        super().__init__(space, sigma=sigma, standardise=standardise, **common)
 
     def _features(self) -> np.ndarray:
         """The random (seeded) regressor's embedding of the candidates; other rows zero."""
+        self.graphs = CellGraphs(self.problem.space, self.problem.cells)
         seed = int(self.rng.integers(2**62))
         self.encoder_generator = torch.Generator().manual_seed(seed)
         self.regressor = GINRegressor(
@@ -273,7 +205,7 @@ class SupervisedRL(RL):
             self.latent,
             self.head_hidden,
         )
-        _reset_uniform(self.regressor, self.encoder_generator)
+        reset_uniform(self.regressor, self.encoder_generator)
         self.regressor.eval()
         self.encoder_optimizer = torch.optim.Adam(self.regressor.parameters(), lr=self.encoder_lr)
         feats = np.zeros((len(self.graphs), self.latent), dtype=np.float32)
@@ -304,7 +236,7 @@ class SupervisedRL(RL):
                 self.encoder_optimizer.step()
         self.regressor.eval()
 
-    def tell(self, indices: np.ndarray, rewards: np.ndarray) -> None:
+    def tell(self, indices: np.ndarray, rewards: np.ndarray, fidelity: str | None = None) -> None:
         super().tell(indices, rewards)  # the REINFORCE step, in the space the episode saw
         seen = set(self.observed)
         new = False

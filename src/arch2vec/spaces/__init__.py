@@ -1,32 +1,38 @@
-"""Search spaces: cells as labelled DAGs, hashing, enumeration and validity."""
+"""Search spaces: cells as labelled DAGs, hashing, enumeration and validity.
+
+``spaces.get(name)`` builds a registered space; ``spaces.register(name, cls)`` adds one (a
+:class:`SearchSpace` subclass or any factory taking ``data_dir`` and the space's own options).
+"""
 
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
 
+from arch2vec.registry import Registry
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells, edit_distance
-from arch2vec.spaces.darts import DartsSpace
-from arch2vec.spaces.nb101 import NB101Space
-from arch2vec.spaces.nb201 import NB201Space
 
-SPACES: dict[str, type[SearchSpace]] = {
-    "nb101": NB101Space,
-    "nb201": NB201Space,
-    "darts": DartsSpace,
-}
+SPACES: Registry[type[SearchSpace]] = Registry("space")
+SPACES.register("nb101", "arch2vec.spaces.nb101:NB101Space", builtin=True)
+SPACES.register("nb201", "arch2vec.spaces.nb201:NB201Space", builtin=True)
+SPACES.register("darts", "arch2vec.spaces.darts:DartsSpace", builtin=True)
+
+register = SPACES.register
 
 
 def get(name: str, data_dir: str | Path | None = None, **options) -> SearchSpace:
     """The search space called ``name``; ``options`` go to spaces that take them (DARTS:
     ``samples``, ``seed``) and are ignored by the others."""
-    try:
-        cls = SPACES[name]
-    except KeyError:
-        raise ValueError(f"unknown space {name!r}; expected one of {', '.join(SPACES)}") from None
-    accepted = inspect.signature(cls).parameters
-    return cls(data_dir=data_dir, **{k: v for k, v in options.items() if k in accepted})
+    factory = SPACES[name]
+    accepted = inspect.signature(factory).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        return factory(data_dir=data_dir, **options)
+    return factory(data_dir=data_dir, **{k: v for k, v in options.items() if k in accepted})
 
 
-__all__ = ["PAD", "SPACES", "Cells", "SearchSpace", "edit_distance", "get"]
+def names() -> list[str]:
+    return SPACES.names()
+
+
+__all__ = ["PAD", "SPACES", "Cells", "SearchSpace", "edit_distance", "get", "names", "register"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.spaces.cells import Cells
+from arch2vec.spaces.cells import PAD, Cells
 
 
 class SearchSpace(ABC):
@@ -45,6 +45,20 @@ class SearchSpace(ABC):
         """Hashes of ``all()``, aligned with pool indices."""
         return self.hash(self.all())
 
+    def options(self) -> dict[str, Any]:
+        """The constructor options that, with the name and data directory, rebuild this space
+        (DARTS: ``samples``, ``seed``)."""
+        return {}
+
+    def __reduce_ex__(self, protocol: int):
+        """A registered built-in or plugin space travels to worker processes by name and
+        options, and is rebuilt there from its cache; other spaces travel by value."""
+        from arch2vec.spaces import SPACES
+
+        if SPACES.shared(self.name) and SPACES.get(self.name) is type(self):
+            return (_rebuild_space, (self.name, self.data_dir, self.options()))
+        return super().__reduce_ex__(protocol)
+
     def locate(self, text: str) -> int:
         """Pool index of a cell named by its pool index, 32-hex hash or native form."""
         text = text.strip()
@@ -62,6 +76,12 @@ class SearchSpace(ABC):
 
     def _locate_native(self, text: str) -> int:
         raise ValueError(f"{self.name}: {text!r} is neither a pool index nor a 32-hex hash")
+
+    def native(self, indices: int | Any) -> Any:
+        """The native form of pool cell(s) ``indices`` (one index: one item; an array: a list)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        names = self.to_native(self.all()[np.atleast_1d(idx)])
+        return names[0] if idx.ndim == 0 else names
 
     def to_native(self, cells: Cells) -> list[Any]:
         """The space's own description of each cell (arch string, genotype, ...), if it has one."""
@@ -89,6 +109,49 @@ class SearchSpace(ABC):
             "mean_edges": round(float(pool.num_edges().mean()), 4) if len(pool) else 0.0,
         }
 
+    def export(self, path: str | Path, progress: bool = False, chunk: int = 20_000) -> int:
+        """Write every cell as a JSON line ``{"index", "hash", "adjacency", "ops"}`` (op names,
+        padding nodes dropped; plus the native form under :attr:`native_key`), atomically;
+        returns the number of cells."""
+        import json
+
+        from arch2vec import io
+
+        pool = self.all()
+        hashes = self.hashes()
+        total = len(pool)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="cell", desc=f"export {self.name}", disable=None)
+        with io.atomic_open(path, "w") as f:
+            for start in range(0, total, chunk):
+                cells = pool[start : start + chunk]
+                native = self.to_native(cells) if self.native_key else None
+                for k in range(len(cells)):
+                    keep = cells.ops[k] != PAD
+                    row = {
+                        "index": start + k,
+                        "hash": str(hashes[start + k]),
+                        "adjacency": cells.adjacency[k][np.ix_(keep, keep)].tolist(),
+                        "ops": [self.ops[o] for o in cells.ops[k][keep]],
+                    }
+                    if native is not None:
+                        row[self.native_key] = native[k]
+                    f.write(json.dumps(row) + "\n")
+                if bar is not None:
+                    bar.update(len(cells))
+        if bar is not None:
+            bar.close()
+        return total
+
     def onehot(self, cells: Cells) -> np.ndarray:
         """Model input: ``(B, N, K)`` one-hot ops over this space's vocabulary."""
         return cells.onehot(len(self.ops))
+
+
+def _rebuild_space(name: str, data_dir: str | Path | None, options: dict[str, Any]) -> SearchSpace:
+    from arch2vec import spaces
+
+    return spaces.get(name, data_dir=data_dir, **options)

@@ -440,5 +440,8 @@ class DartsSpace(SearchSpace):
             return Cells(empty, np.zeros((0, NUM_NODES), np.int8), self.name)
         return genotypes_to_cells(np.stack([parse_genotype(s) for s in items]), self.name)
 
+    def options(self) -> dict[str, Any]:
+        return {"samples": self.samples, "seed": self.seed}
+
     def info(self) -> dict[str, Any]:
-        return {**super().info(), "samples": self.samples, "seed": self.seed}
+        return {**super().info(), **self.options()}

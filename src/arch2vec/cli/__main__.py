@@ -1,0 +1,5 @@
+import sys
+
+from arch2vec.cli import main
+
+sys.exit(main())

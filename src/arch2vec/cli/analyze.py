@@ -1,0 +1,219 @@
+"""``arch2vec analyze predictive|smoothness|tsne`` and ``arch2vec report``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from arch2vec.cli.common import log, parent, positive, print_json
+
+
+def cmd_predictive(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.predictive import run_predictive
+
+    result = run_predictive(
+        args.embeddings,
+        args.benchmark,
+        args.out,
+        train_size=args.train_size,
+        seeds=args.seeds,
+        threshold=args.threshold,
+        seed=args.seed,
+        **({"include": args.include} if args.include else {}),
+        min_accuracy=args.min_accuracy,
+        dataset=args.dataset,
+        file=args.file,
+        data_dir=args.data_dir,
+        log=None if args.json else log,
+    )
+    if args.json:
+        print_json(result["results"], indent=2)
+        return 0
+    print(f"{'representation':<16}{'RMSE (fraction)':>22}{'Pearson r':>18}")
+    for name, r in result["results"].items():
+        rmse = f"{r['rmse_fraction']:.4f} ± {r['rmse_fraction_std']:.4f}"
+        corr = f"{r['pearson_r']:.3f} ± {r['pearson_r_std']:.3f}"
+        print(f"{name:<16}{rmse:>22}{corr:>18}")
+    print(f"wrote {Path(args.out) / 'predictive.json'} and predictive.png")
+    return 0
+
+
+def cmd_smoothness(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.smoothness import smoothness_of_run
+
+    result = smoothness_of_run(
+        args.embeddings,
+        args.out,
+        benchmark=args.benchmark,
+        dataset=args.dataset,
+        file=args.file,
+        data_dir=args.data_dir,
+        train_size=args.train_size,
+        walk_length=args.walk_length,
+        nn_starts=args.starts,
+        nn_steps=args.steps,
+        seed=args.seed,
+        log=None if args.json else log,
+    )
+    if args.json:
+        brief = {
+            name: {
+                "nn_walk_mean_edit_distance": r["nn_walk"]["mean_edit_distance"],
+                "nn_walk_std_edit_distance": r["nn_walk"]["std_edit_distance"],
+                "spearman_l2_vs_edit": r["spearman_l2_vs_edit"],
+                "distance_by_edit": r["distance_by_edit"],
+            }
+            for name, r in result["embeddings"].items()
+        }
+        print_json(brief, indent=2)
+        return 0
+    for name, r in result["embeddings"].items():
+        nn = r["nn_walk"]
+        print(
+            f"{name}: nearest-neighbour walk, edit distance per step "
+            f"{nn['mean_edit_distance']:.2f} ± {nn['std_edit_distance']:.2f}"
+        )
+    print(f"wrote {Path(args.out) / 'smoothness.json'} and the plots")
+    return 0
+
+
+def cmd_tsne(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.tsne import run_tsne
+
+    result = run_tsne(
+        args.embeddings,
+        args.benchmark,
+        args.out,
+        n=args.n,
+        seed=args.seed,
+        perplexity=args.perplexity,
+        dataset=args.dataset,
+        file=args.file,
+        data_dir=args.data_dir,
+    )
+    if args.json:
+        print_json({k: result[k] for k in ("config", "kl_divergence", "seconds")})
+    else:
+        print(f"t-SNE of {len(result['indices'])} cells in {result['seconds']:.0f} s")
+        print(f"wrote {Path(args.out) / 'tsne.json'} and tsne.png")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.report import build_report
+
+    path = build_report(args.dirs, args.out, fmt=args.format)
+    if args.json:
+        print_json({"report": str(path)})
+    else:
+        print(f"wrote {path}")
+    return 0
+
+
+def add(commands: Any) -> None:
+    an = commands.add_parser(
+        "analyze",
+        help="why the latent space helps: predictive GP, smoothness, t-SNE",
+        description="Analyses of pre-trained embeddings; each writes PNG plots and a JSON of the "
+        "numbers behind them into --out.",
+    )
+    sub = an.add_subparsers(dest="analyze_command", metavar="ANALYSIS", required=True)
+
+    def common(out: str, benchmark_required: bool) -> argparse.ArgumentParser:
+        p = parent("benchmark", "seed", "data_dir", "json", "out", out=out)
+        p.add_argument(
+            "--embeddings",
+            required=True,
+            metavar="RUN_DIR",
+            help="pre-training run (or embeddings .npz written by arch2vec embed)",
+        )
+        p.add_argument(
+            "--benchmark",
+            required=benchmark_required,
+            help="accuracies of the cells (e.g. nb201, nb201-csv, nb101-30k)",
+        )
+        return p
+
+    pr = sub.add_parser(
+        "predictive",
+        parents=[common("runs/analysis/predictive", True)],
+        help="GP on embeddings: RMSE and Pearson r (paper Figure 1)",
+        description="A Gaussian process (scikit-learn) fit on --train-size sampled cells predicts "
+        "the validation accuracy of every cell; RMSE and Pearson r on the cells above "
+        "--threshold, mean and std over --seeds, for the arch2vec embedding, a supervised one "
+        "(the same GIN trained on the training cells' accuracies) and the flat adjacency+ops "
+        "encoding. Writes predictive.json and predictive.png (predicted vs true).",
+    )
+    pr.add_argument("--train-size", type=positive, default=250, help="(default: 250)")
+    pr.add_argument("--seeds", type=positive, default=10, help="repetitions (default: 10)")
+    pr.add_argument(
+        "--threshold",
+        type=float,
+        default=80.0,
+        help="score cells with accuracy above this, percent (default: 80)",
+    )
+    pr.add_argument(
+        "--min-accuracy",
+        type=float,
+        metavar="ACC",
+        help="leave cells below ACC percent out of the pool (e.g. 50: no diverged cells in the "
+        "training set); default: keep all, as the paper",
+    )
+    pr.add_argument(
+        "--include",
+        nargs="+",
+        metavar="NAME",
+        help="representations to compare: arch2vec, supervised, flat (default: all)",
+    )
+    pr.set_defaults(func=cmd_predictive)
+
+    sm = sub.add_parser(
+        "smoothness",
+        parents=[common("runs/analysis/smoothness", False)],
+        help="latent distance vs edit distance; nearest-neighbour walks (paper Figures 2, 3)",
+        description="(a) A random walk whose consecutive cells are one edit apart; the latent L2 "
+        "distance of all its pairs grouped by edit distance (box plot). (b) Walks from random "
+        "cells to the nearest unvisited cell in the latent space, the edit distance of each step, "
+        "and the first walk drawn as DAGs. With --benchmark, a supervised embedding (the GIN "
+        "trained on --train-size cells' accuracies) is compared too.",
+    )
+    sm.add_argument("--walk-length", type=positive, default=1000, help="(default: 1000)")
+    sm.add_argument("--starts", type=positive, default=10, help="NN walks (default: 10)")
+    sm.add_argument("--steps", type=positive, default=15, help="steps per NN walk (default: 15)")
+    sm.add_argument(
+        "--train-size",
+        type=positive,
+        default=250,
+        help="cells the supervised encoder learns from (default: 250)",
+    )
+    sm.set_defaults(func=cmd_smoothness)
+
+    ts = sub.add_parser(
+        "tsne",
+        parents=[common("runs/analysis/tsne", True)],
+        help="2-D t-SNE map coloured by accuracy (paper Figure 4)",
+        description="t-SNE (scikit-learn) of --n embeddings of cells the benchmark covers, "
+        "coloured by validation accuracy. Writes tsne.json and tsne.png.",
+    )
+    ts.add_argument("--n", type=positive, default=10_000, help="cells (default: 10000)")
+    ts.add_argument("--perplexity", type=float, default=30.0, help="(default: 30)")
+    ts.set_defaults(func=cmd_tsne)
+
+    rp = commands.add_parser(
+        "report",
+        parents=[parent("json", "out", out="runs/report")],
+        help="compare search experiments: regret curves, ECDF, tables (HTML or Markdown)",
+        description="For search experiment folders (written by arch2vec search / reproduce, on "
+        "a table, the NB-301 surrogate or training): mean regret vs simulated time and vs "
+        "queries with 95%% bands, the empirical CDF of final regret (paper Figure 5) and a "
+        "summary table, grouped by benchmark and dataset.",
+    )
+    rp.add_argument("dirs", nargs="+", metavar="DIR", help="experiment directories")
+    rp.add_argument(
+        "--format",
+        choices=["html", "markdown"],
+        default="html",
+        help="html: one self-contained file; markdown: report.md linking the PNGs",
+    )
+    rp.set_defaults(func=cmd_report)

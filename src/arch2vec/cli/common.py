@@ -1,0 +1,75 @@
+"""What every command shares: parent parsers for the common options, argument types, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from arch2vec.io import ENV_DATA_DIR
+
+
+def positive(text: str) -> int:
+    """An argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def parent(*options: str, out: str | None = None, seed_help: str = "random seed") -> Any:
+    """A parent parser with the common ``options``: ``json``, ``seed``, ``data_dir``, ``out``,
+    ``resume``, ``workers``, ``benchmark`` (``--dataset``, ``--file``)."""
+    p = argparse.ArgumentParser(add_help=False)
+    for option in options:
+        if option == "json":
+            p.add_argument("--json", action="store_true", help="print the result as JSON")
+        elif option == "seed":
+            p.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default: 0)")
+        elif option == "data_dir":
+            p.add_argument(
+                "--data-dir",
+                metavar="DIR",
+                help=f"where space caches live (default: ${ENV_DATA_DIR} or ~/.cache/arch2vec)",
+            )
+        elif option == "out":
+            p.add_argument(
+                "--out",
+                default=out,
+                required=out is None,
+                metavar="DIR",
+                help="output directory" + (f" (default: {out})" if out else ""),
+            )
+        elif option == "resume":
+            p.add_argument(
+                "--resume", action="store_true", help="continue the run in the output directory"
+            )
+        elif option == "workers":
+            p.add_argument(
+                "--workers", type=positive, metavar="W", help="processes (default: one per core)"
+            )
+        elif option == "benchmark":
+            p.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16-120 (NB-201)")
+            p.add_argument("--file", metavar="F", help="data file of benchmarks that read one")
+        else:
+            raise ValueError(f"unknown common option {option!r}")
+    return p
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def print_json(obj: Any, **kw: Any) -> None:
+    print(json.dumps(obj, **kw))
+
+
+def print_table(mapping: dict[str, Any], width: int = 24) -> None:
+    """``key value`` lines of the scalar items (nested values are left to ``--json``)."""
+    for key, value in mapping.items():
+        if not isinstance(value, (list, dict)):
+            print(f"{key:<{width}} {'n/a' if value is None else value}")

@@ -1,0 +1,150 @@
+"""``arch2vec pretrain``, ``evaluate`` and ``embed``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from arch2vec.cli.common import log, parent, positive, print_json
+
+
+def pretrain_config(args: argparse.Namespace, **fixed: Any) -> Any:
+    """A :class:`~arch2vec.models.train.PretrainConfig` of the training options given."""
+    from arch2vec.models.train import PretrainConfig
+
+    options = {
+        "epochs": getattr(args, "epochs", None),
+        "batch_size": getattr(args, "batch_size", None),
+        "lr": getattr(args, "lr", None),
+        "beta": getattr(args, "beta", None),
+        "dropout": getattr(args, "dropout", None),
+        "threads": getattr(args, "threads", None),
+        "samples": getattr(args, "samples", None),
+        "pool_seed": getattr(args, "pool_seed", None),
+        "data_dir": getattr(args, "data_dir", None),
+        **fixed,
+    }
+    return PretrainConfig(**{k: v for k, v in options.items() if v is not None})
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from arch2vec.models.run import pretrain
+
+    config = pretrain_config(args, space=args.space, model=args.model, seed=args.seed)
+    out = args.out or f"runs/{config.space}-{config.model}-seed{config.seed}"
+    final = {
+        "run_dir": str(out),
+        **pretrain(config, out, resume=args.resume, progress=not args.json),
+    }
+    if args.json:
+        print_json(final, sort_keys=True)
+    else:
+        print(
+            f"{config.model} on {config.space}: {final.get('epoch', 0)} epochs, held-out "
+            f"reconstruction {100 * final.get('heldout_reconstruction_accuracy', 0):.2f}% "
+            f"-> {out}"
+        )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from arch2vec import io
+    from arch2vec.models.run import evaluate_run
+
+    result = evaluate_run(args.run_dir, samples=args.samples, seed=args.seed)
+    io.atomic_write_json(Path(args.run_dir) / "evaluation.json", result)
+    if args.json:
+        print_json(result, sort_keys=True)
+        return 0
+    for key in ("reconstruction_accuracy", "validity", "uniqueness"):
+        print(f"{key:<24} {100 * result[key]:6.2f} %")
+    print(
+        f"{'op / edge accuracy':<24} {100 * result['op_accuracy']:6.2f} / "
+        f"{100 * result['edge_accuracy']:.2f} %"
+    )
+    print(
+        f"({result['samples']} prior samples, {result['heldout_cells']} held-out cells, "
+        f"{result['seconds']} s)"
+    )
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from arch2vec.models.run import save_embeddings
+
+    out, emb = save_embeddings(args.run_dir, args.out)
+    log(f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings to {out}")
+    return 0
+
+
+def training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--epochs",
+        type=positive,
+        help="(default: 4 nb101, 10 nb201, 24 darts; three times that for gae/vgae, "
+        "whose epochs cost about a third)",
+    )
+    p.add_argument(
+        "--threads", type=positive, help="torch threads (default: 1 below batch 128, else 2)"
+    )
+
+
+def add(commands: Any) -> None:
+    from arch2vec.models import MODELS
+
+    pre = commands.add_parser(
+        "pretrain",
+        parents=[
+            parent(
+                "seed", "resume", "data_dir", "json", seed_help="split, initialisation, shuffling"
+            )
+        ],
+        help="pre-train an autoencoder on a space (no accuracies needed)",
+        description="Train arch2vec (variational GIN autoencoder) or the GAE / VGAE baselines on "
+        "90%% of a space's cells (split by --seed), checkpointing after every epoch.",
+    )
+    pre.add_argument("--space", required=True, help="the search space (nb101, nb201, darts, ...)")
+    pre.add_argument("--model", default="arch2vec", choices=MODELS, help="(default: arch2vec)")
+    training_options(pre)
+    pre.add_argument(
+        "--batch-size", type=positive, help="cells per step (default: 256 nb101/darts, 32 nb201)"
+    )
+    pre.add_argument(
+        "--lr", type=float, help="Adam learning rate (default: 3e-3 nb101/darts, 1e-3 nb201)"
+    )
+    pre.add_argument("--beta", type=float, help="weight of the KL term (default: 0.005)")
+    pre.add_argument(
+        "--dropout",
+        type=float,
+        help="dropout on z before decoding (default: 0.1 nb101/darts, 0.3 nb201)",
+    )
+    pre.add_argument("--samples", type=positive, help="DARTS pool size (default: 600000)")
+    pre.add_argument("--pool-seed", type=int, help="DARTS pool seed (default: 0)")
+    pre.add_argument(
+        "--out", metavar="RUN_DIR", help="run directory (default: runs/SPACE-MODEL-seedS)"
+    )
+    pre.set_defaults(func=cmd_pretrain)
+
+    ev = commands.add_parser(
+        "evaluate",
+        parents=[parent("seed", "json", seed_help="seed of the prior samples")],
+        help="Table 1 metrics of a pre-trained model",
+        description="Reconstruction accuracy on the held-out cells, validity of decoded prior "
+        "samples and uniqueness among the valid ones (fractions in --json, percent in text); "
+        "also written to RUN_DIR/evaluation.json.",
+    )
+    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev.add_argument("--samples", type=int, default=10_000, help="prior samples (default: 10000)")
+    ev.set_defaults(func=cmd_evaluate)
+
+    em = commands.add_parser(
+        "embed",
+        help="embed every cell of the space",
+        description="Write the embedding (mean of the node means over real nodes) of every cell "
+        "of the run's space, with its pool index, hash and (NB-201) arch string, to an .npz file "
+        "(arrays embeddings, index, hash, native).",
+    )
+    em.add_argument("run_dir", metavar="RUN_DIR")
+    em.add_argument("--out", metavar="FILE", help="(default: RUN_DIR/embeddings.npz)")
+    em.set_defaults(func=cmd_embed)

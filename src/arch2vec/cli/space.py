@@ -1,0 +1,113 @@
+"""``arch2vec space build|info|export``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from arch2vec.cli.common import log, parent, positive, print_json
+
+
+def _space(args: argparse.Namespace, rebuild: bool = False) -> Any:
+    """The space of ``args``, its cache built (with a word on stderr) if missing."""
+    from arch2vec import spaces
+
+    space = spaces.get(args.space, data_dir=args.data_dir, samples=args.samples, seed=args.seed)
+    if hasattr(space, "build"):
+        if space.name == "nb101" and (rebuild or not space.cache_path.is_file()):
+            log("enumerating NAS-Bench-101 (one-time; about 15 s on 2 cores)...")
+        space.build(rebuild=rebuild, log=log)
+    return space
+
+
+def _info(space: Any) -> dict[str, Any]:
+    info = space.info()
+    if hasattr(space, "cache_path"):
+        info["cache"] = str(space.cache_path)
+    return info
+
+
+def _print_info(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(info, sort_keys=True)
+        return
+    print(f"space      {info['space']}")
+    print(f"cells      {info['num_cells']:,}")
+    print(f"nodes      {info['num_nodes']}")
+    print(f"ops        {', '.join(info['ops'])}")
+    print(f"mean edges {info['mean_edges']}")
+    for key in ("samples", "seed", "cache", "seconds"):
+        if key in info:
+            print(f"{key:<10} {info[key]}")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    space = _space(args, rebuild=args.rebuild)
+    info = _info(space)
+    info["seconds"] = round(time.perf_counter() - start, 2)
+    _print_info(info, args.json)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    _print_info(_info(_space(args)), args.json)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    total = _space(args).export(args.out, progress=True)
+    log(f"wrote {total:,} cells to {args.out}")
+    return 0
+
+
+def add(commands: Any) -> None:
+    from arch2vec import spaces
+
+    space = commands.add_parser(
+        "space", help="build, describe and export search spaces", description="Search spaces."
+    )
+    sub = space.add_subparsers(dest="space_command", metavar="SUBCOMMAND", required=True)
+    common = parent(
+        "data_dir",
+        "seed",
+        seed_help="DARTS: which pool is sampled; NB-101 and NB-201 are enumerated exhaustively "
+        "and do not depend on it",
+    )
+    common.add_argument("space", help=f"the search space ({', '.join(spaces.names())})")
+    common.add_argument(
+        "--samples",
+        type=positive,
+        default=600_000,
+        metavar="N",
+        help="DARTS only: number of distinct cells in the sampled pool (default: 600000, "
+        "as in the paper)",
+    )
+    build = sub.add_parser(
+        "build",
+        parents=[common, parent("json")],
+        help="enumerate or sample a space and cache it",
+        description="Enumerate NB-101 (423,624 cells) or NB-201 (15,625), or sample the DARTS "
+        "pool, cache the result under the data directory and print a summary.",
+    )
+    build.add_argument("--rebuild", action="store_true", help="ignore an existing cache")
+    build.set_defaults(func=cmd_build)
+    info = sub.add_parser(
+        "info",
+        parents=[common, parent("json")],
+        help="summarise a space",
+        description="Print the space's name, cell count, node count and op vocabulary "
+        "(building its cache first if needed); --json keys: space, num_cells, num_nodes, ops, "
+        "mean_edges, ...",
+    )
+    info.set_defaults(func=cmd_info)
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write every cell as JSON lines",
+        description='Write one JSON object per cell: {"index", "hash", "adjacency", "ops"} '
+        "with op names (padding nodes dropped), plus arch_str (NB-201) or genotype (DARTS).",
+    )
+    export.add_argument("--out", required=True, metavar="FILE.jsonl", help="output file")
+    export.set_defaults(func=cmd_export)

@@ -1,0 +1,224 @@
+"""Pre-training run directories: configuration, atomic per-epoch checkpoints, resume, embeddings.
+
+A run directory holds ``config.json`` (the configuration and package version), ``checkpoint.pt``
+(model, optimizer, completed epochs, history; replaced atomically after every epoch) and
+``metrics.json`` (per-epoch loss and held-out reconstruction accuracy). A run killed at any point
+and continued with ``resume=True`` ends bit-identical to an uninterrupted run
+(:mod:`arch2vec.models.train`). ``embeddings.npz`` (:func:`save_embeddings`) holds the embedding
+of every cell of the run's space.
+"""
+
+from __future__ import annotations
+
+import io as _bytes_io
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from arch2vec import __version__, io
+from arch2vec.models.embeddings import Embeddings
+from arch2vec.models.metrics import table1_metrics
+from arch2vec.models.train import (
+    PretrainConfig,
+    build_model,
+    embed_cells,
+    split,
+    train_epochs,
+)
+from arch2vec.models.vgae import GraphAutoencoder
+from arch2vec.spaces.base import SearchSpace
+
+CONFIG = "config.json"
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
+EMBEDDINGS = "embeddings.npz"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    buffer = _bytes_io.BytesIO()
+    torch.save(state, buffer)
+    io.atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint (pre-train a model there first)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a damaged file
+        raise ValueError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
+
+
+def read_config(run_dir: str | Path) -> PretrainConfig:
+    path = Path(run_dir) / CONFIG
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run directory")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; {run_dir} is not a pre-training run directory")
+    try:
+        return PretrainConfig.from_dict(json.loads(path.read_text())["config"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a valid run configuration ({e})") from None
+
+
+def write_config(run_dir: str | Path, config: PretrainConfig) -> None:
+    io.atomic_write_json(
+        Path(run_dir) / CONFIG,
+        {"config": asdict(config), "arch2vec": __version__, "torch": torch.__version__},
+    )
+
+
+def load_run(run_dir: str | Path) -> tuple[PretrainConfig, SearchSpace, GraphAutoencoder]:
+    """The configuration, space and trained model of a run directory (model in eval mode)."""
+    config = read_config(run_dir)
+    space = config.load_space()
+    model = build_model(config, space)
+    model.load_state_dict(load_checkpoint(run_dir)["model"])
+    model.eval()
+    torch.set_num_threads(config.threads)
+    return config, space, model
+
+
+def pretrain(
+    config: PretrainConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    space: SearchSpace | None = None,
+) -> dict[str, Any]:
+    """Train (or, with ``resume=True``, continue) a model into ``run_dir``, checkpointing after
+    every epoch; returns the final metrics of the run. ``space``: the space object, if the caller
+    has it (default: ``config.load_space()``)."""
+    run_dir = Path(run_dir)
+    ckpt_path = run_dir / CHECKPOINT
+    state = None
+    if resume and ckpt_path.is_file():
+        saved = read_config(run_dir)
+        if saved.identity() != config.identity():
+            diff = sorted(k for k, v in config.identity().items() if saved.identity()[k] != v)
+            raise ValueError(f"{run_dir}: cannot resume, the run was made with other {diff}")
+        state = load_checkpoint(run_dir)
+        if "optimizer" not in state:
+            raise ValueError(f"{run_dir}: holds a saved model, not a run to continue")
+    elif ckpt_path.is_file() and not resume:
+        raise ValueError(f"{run_dir}: already holds a run; resume it to continue")
+
+    torch.set_num_threads(config.threads)
+    space = space if space is not None else config.load_space()
+    cells = space.all()
+    train_idx, hold_idx = split(len(cells), config.holdout, config.seed)
+    model = build_model(config, space)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history = list(state["history"])
+        start_epoch = int(state["epoch"])
+    write_config(run_dir, config)
+
+    def checkpoint(record: dict[str, Any]) -> None:
+        history.append(record)
+        save_checkpoint(
+            ckpt_path,
+            {
+                "epoch": record["epoch"],
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "history": history,
+            },
+        )
+        io.atomic_write_json(run_dir / METRICS, {"history": history})
+        if on_epoch is not None:
+            on_epoch(record)
+
+    train_epochs(
+        config,
+        model,
+        optimizer,
+        cells[train_idx],
+        cells[hold_idx],
+        len(space.ops),
+        start_epoch=start_epoch,
+        progress=progress,
+        on_epoch=checkpoint,
+    )
+    return history[-1] if history else {}
+
+
+def ensure_pretrained(
+    config: PretrainConfig,
+    run_dir: str | Path,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Train ``config`` into ``run_dir`` unless its checkpoint already has ``config.epochs``
+    epochs; a killed or shorter run is resumed. Returns ``run_dir``."""
+    run_dir = Path(run_dir)
+    if (run_dir / CHECKPOINT).is_file() and load_checkpoint(run_dir)["epoch"] >= config.epochs:
+        return run_dir
+    if log is not None:
+        log(f"pre-training {config.model} on {config.space} ({config.epochs} epochs) -> {run_dir}")
+    pretrain(config, run_dir, resume=True, progress=progress)
+    return run_dir
+
+
+def evaluate_run(run_dir: str | Path, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """Table 1's metrics (:func:`~arch2vec.models.metrics.table1_metrics`) of the model in
+    ``run_dir``: reconstruction of its held-out cells, validity and uniqueness of prior samples."""
+    start = time.perf_counter()
+    config, space, model = load_run(run_dir)
+    cells = space.all()
+    train_idx, hold_idx = split(len(cells), config.holdout, config.seed)
+    result: dict[str, Any] = {"space": config.space, "model": config.model}
+    result.update(table1_metrics(model, space, cells[train_idx], cells[hold_idx], samples, seed))
+    result.update(
+        {
+            "heldout_cells": len(hold_idx),
+            "seed": seed,
+            "seconds": round(time.perf_counter() - start, 2),
+        }
+    )
+    return result
+
+
+def save_embeddings(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path, np.ndarray]:
+    """Embed every cell of the run's space and save ``embeddings``, ``index`` and ``hash`` to
+    ``out`` (default ``run_dir/embeddings.npz``); returns the path and the embeddings."""
+    _, space, model = load_run(run_dir)
+    emb = Embeddings.of_space(space, embed_cells(model, space.all(), len(space.ops)))
+    out = Path(out) if out else Path(run_dir) / EMBEDDINGS
+    emb.save(out, run_dir=str(run_dir))
+    return out, emb.vectors
+
+
+def load_embeddings(path: str | Path, data_dir: str | Path | None = None) -> Embeddings:
+    """Embeddings from a pre-training run directory (its ``embeddings.npz``, computed and saved
+    there if missing) or from an ``.npz`` written by ``arch2vec embed``."""
+    path = Path(path)
+    if path.is_dir():
+        npz = path / EMBEDDINGS
+        if not npz.is_file():
+            read_config(path)  # a one-line error if it is no run directory
+            save_embeddings(path, npz)
+        return Embeddings.read(npz)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such pre-training run or embeddings file")
+    return Embeddings.read(path)
+
+
+def space_of_run(path: str | Path) -> str:
+    """The name of the space of a pre-training run directory or an embeddings ``.npz``."""
+    path = Path(path)
+    if path.is_dir():
+        return read_config(path).space
+    return load_embeddings(path).space

@@ -1,0 +1,208 @@
+"""The record of a search: one format, one tolerant reader, one summary.
+
+An experiment directory holds
+
+* ``config.json``: ``{"config": {...}, "arch2vec": version}`` -- the strategy and its parameters,
+  the evaluator's description (for a table: benchmark, dataset, file and optimum), the space,
+  fingerprints of the candidates and embeddings, the budget, the seed and the number of runs;
+* ``runs.jsonl``: one line per finished run (:meth:`arch2vec.search.engine.Trace.to_dict` plus
+  ``run``): per query the pool index, cumulative cost, reward and the best cell so far with its
+  reported validation and test accuracy, and the failed queries' errors;
+* ``run_NNNN.jsonl`` (searches with a slow evaluator): every evaluation of run ``NNNN`` as it
+  finished (:class:`arch2vec.search.engine.Journal`), which a resumed run replays;
+* ``summary.json``: :func:`summarise` of the finished runs.
+
+:func:`read_jsonl` reads any of the JSON-lines files: a line cut by a kill, or one that is not an
+object with the expected keys, is skipped; a repeated key keeps the last line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arch2vec import __version__
+
+CONFIG = "config.json"
+RUNS = "runs.jsonl"
+SUMMARY = "summary.json"
+RUN_KEYS = ("run", "index", "cost", "reward", "best_reward", "best_valid", "best_test")
+
+
+def clean(values: Iterable[float]) -> list[float | None]:
+    """A JSON-ready list: floats rounded to 6 decimals, NaN and infinities as null."""
+    return [None if v is None or not math.isfinite(v) else round(float(v), 6) for v in values]
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-safe copy: NumPy scalars and arrays as Python values, non-finite floats as null."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def digest(array: Any) -> str:
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(array)).data).hexdigest()[:16]
+
+
+def run_file(out_dir: str | Path, run: int) -> Path:
+    return Path(out_dir) / f"run_{run:04d}.jsonl"
+
+
+def read_jsonl(path: str | Path, keys: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines file holding every key of ``keys``, in file order; lines that
+    do not parse (cut by a kill) or lack a key are skipped. A missing file reads as empty."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open("rb") as f:
+        for raw in f:
+            try:
+                row = json.loads(raw)
+            except ValueError:  # also a UnicodeDecodeError
+                continue
+            if isinstance(row, dict) and all(k in row for k in keys):
+                rows.append(row)
+    return rows
+
+
+def read_runs(exp_dir: str | Path) -> dict[int, dict[str, Any]]:
+    """Finished runs of an experiment directory by run index (the last line of a run wins)."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in read_jsonl(Path(exp_dir) / RUNS, RUN_KEYS):
+        run = row["run"]
+        if isinstance(run, int) and not isinstance(run, bool) and run >= 0:
+            out[run] = row
+    return out
+
+
+def append_line(path: str | Path, row: dict[str, Any]) -> None:
+    """Append one JSON line, flushed and synced (a reader sees whole lines or a cut last one)."""
+    with Path(path).open("a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _last(row: dict[str, Any], key: str) -> float:
+    values = row.get(key) or []
+    return math.nan if not values or values[-1] is None else float(values[-1])
+
+
+def _stat(a: np.ndarray, fn: Callable[[np.ndarray], Any]) -> float | None:
+    return None if np.isnan(a).all() else round(float(fn(a)), 4)
+
+
+def summarise(
+    rows: Sequence[dict[str, Any]],
+    config: dict[str, Any],
+    native: Callable[[int], Any] | None = None,
+    native_key: str | None = None,
+    wall: float | None = None,
+) -> dict[str, Any]:
+    """The summary of finished runs ``rows`` of an experiment made with ``config``: final
+    accuracies (mean, std), final regret against the evaluator's optimum where it is known, the
+    best cell found (with its native name when ``native(index)`` gives one) and the failures."""
+    evaluator = config.get("evaluator") or {}
+    optimum = evaluator.get("optimum") or {}
+    best = np.array([_last(r, "best_reward") for r in rows], dtype=np.float64)
+    valid = np.array([_last(r, "best_valid") for r in rows], dtype=np.float64)
+    test = np.array([_last(r, "best_test") for r in rows], dtype=np.float64)
+    regret = np.full(len(rows), np.nan)
+    if optimum.get("valid") is not None and not np.isnan(valid).all():
+        regret = optimum["valid"] - valid
+    elif optimum.get("search") is not None:
+        regret = optimum["search"] - best
+    test_regret = np.full(len(rows), np.nan)
+    if optimum.get("test") is not None:
+        test_regret = optimum["test"] - test
+    per_run = []
+    overall: dict[str, Any] | None = None
+    for r in rows:
+        rewards = [math.nan if v is None else v for v in r["reward"]]
+        found = None
+        if rewards and not all(math.isnan(v) for v in rewards):
+            q = int(np.nanargmax(rewards))
+            found = {"query": q, "index": int(r["index"][q]), "reward": rewards[q]}
+            if overall is None or rewards[q] > overall["reward"]:
+                overall = {"run": r["run"], **found}
+                overall["valid"] = r["best_valid"][q]
+                overall["test"] = r["best_test"][q]
+        per_run.append(
+            {
+                "run": r["run"],
+                "seed": r.get("seed"),
+                "queries": len(r["index"]),
+                "failures": len(r.get("errors") or {}),
+                "cost": clean([_last(r, "cost")])[0],
+                "best": found,
+            }
+        )
+    if overall is not None and native is not None:
+        overall[native_key or "native"] = native(overall["index"])
+    return {
+        "strategy": config.get("strategy"),
+        "benchmark": evaluator.get("benchmark", evaluator.get("evaluator")),
+        "evaluator": evaluator.get("evaluator"),
+        "dataset": evaluator.get("dataset"),
+        "space": (config.get("space") or {}).get("name"),
+        "runs": len(rows),
+        "budget_seconds": config.get("budget_seconds"),
+        "budget_queries": config.get("budget_queries"),
+        "search_accuracy_mean": _stat(best, np.nanmean),
+        "valid_accuracy_mean": _stat(valid, np.nanmean),
+        "valid_accuracy_std": _stat(valid, np.nanstd),
+        "test_accuracy_mean": _stat(test, np.nanmean),
+        "test_accuracy_std": _stat(test, np.nanstd),
+        "best_reward_mean": _stat(best, np.nanmean),
+        "best_reward_std": _stat(best, np.nanstd),
+        "queries_mean": round(float(np.mean([len(r["index"]) for r in rows])), 2) if rows else 0,
+        "final_regret_mean": _stat(regret, np.nanmean),
+        "final_test_regret_mean": _stat(test_regret, np.nanmean),
+        "best": jsonable(overall),
+        "failures": sum(p["failures"] for p in per_run),
+        "per_run": per_run,
+        "wall_seconds": None if wall is None else round(wall, 2),
+        "arch2vec": __version__,
+    }
+
+
+def read_summary(exp_dir: str | Path) -> dict[str, Any]:
+    """``summary.json`` of an experiment directory (a one-line error if absent or unreadable)."""
+    path = Path(exp_dir) / SUMMARY
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{exp_dir}: no {SUMMARY} (not a finished search)") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{path}: not valid JSON") from None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path}: not a search summary")
+    return summary
+
+
+def best_native(exp_dir: str | Path, key: str = "genotype") -> Any:
+    """The native name (``key``: ``genotype``, ``arch_str``) of the best cell of a finished
+    search, from its ``summary.json``; a one-line error if it names none."""
+    best = read_summary(exp_dir).get("best")
+    if not isinstance(best, dict) or not best.get(key):
+        raise ValueError(f"{Path(exp_dir) / SUMMARY}: names no best cell with a {key}")
+    return best[key]
