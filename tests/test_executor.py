@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from arch2vec.search.executor import (
+from arch2vec.executor import (
     RAY_MISSING,
     Failure,
     LocalExecutor,

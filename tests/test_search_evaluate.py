@@ -7,8 +7,8 @@ import pytest
 from arch2vec import search as a2v_search
 from arch2vec import spaces
 from arch2vec.evaluators.base import Evaluation, Evaluator
+from arch2vec.executor import LocalExecutor
 from arch2vec.search.base import Strategy
-from arch2vec.search.executor import LocalExecutor
 from arch2vec.search.random import RandomSearch
 from arch2vec.search.record import run_file
 from arch2vec.spaces.darts import NODE_TYPES
@@ -359,7 +359,7 @@ def test_bohb_runs_with_an_evaluator_without_fidelities(darts, tmp_path):
 
 
 def test_search_on_ray_equals_inline(darts, ray_instance, tmp_path):
-    from arch2vec.search.executor import RayExecutor
+    from arch2vec.executor import RayExecutor
 
     inline = strip(search(darts, tmp_path / "a", runs=2, budget_queries=20))
     ex = RayExecutor(retries=2)

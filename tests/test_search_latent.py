@@ -17,8 +17,8 @@ from conftest import run_on as run
 
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
+from arch2vec.models.dngo import MLP, BayesianLinearRegression, expected_improvement
 from arch2vec.search.base import check_params
-from arch2vec.search.bo import MLP, BayesianLinearRegression, expected_improvement
 from arch2vec.search.bo import ArchBO as BO
 from arch2vec.search.rl import ArchRL as RL
 from arch2vec.search.rl import discounted_returns

@@ -1,13 +1,14 @@
-"""Files: data-directory resolution, atomic writes, checksummed array caches."""
+"""Files: data-directory resolution, atomic writes, checksummed array caches, JSON lines."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -129,3 +130,51 @@ def cached_arrays(
     arrays = build()
     save_arrays(path, expect, **arrays)
     return arrays
+
+
+def clean(values: Iterable[float]) -> list[float | None]:
+    """A JSON-ready list: floats rounded to 6 decimals, NaN and infinities as null."""
+    return [None if v is None or not math.isfinite(v) else round(float(v), 6) for v in values]
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-safe copy: NumPy scalars and arrays as Python values, non-finite floats as null."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def read_jsonl(path: str | Path, keys: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines file holding every key of ``keys``, in file order; lines that
+    do not parse (cut by a kill) or lack a key are skipped. A missing file reads as empty."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open("rb") as f:
+        for raw in f:
+            try:
+                row = json.loads(raw)
+            except ValueError:  # also a UnicodeDecodeError
+                continue
+            if isinstance(row, dict) and all(k in row for k in keys):
+                rows.append(row)
+    return rows
+
+
+def append_line(path: str | Path, row: dict[str, Any]) -> None:
+    """Append one JSON line, flushed and synced (a reader sees whole lines or a cut last one)."""
+    with Path(path).open("a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())

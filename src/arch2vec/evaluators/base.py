@@ -22,17 +22,6 @@ import numpy as np
 from arch2vec.spaces.cells import Cells
 
 
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line (the message of a Ray task error is its cause's)."""
-    cause = getattr(exc, "cause", None)
-    if isinstance(cause, BaseException) and type(exc).__module__.startswith("ray"):
-        exc = cause
-    text = " ".join(str(exc).split())
-    if len(text) > 1000:
-        text = text[:997] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 @dataclass
 class Evaluation:
     """Results of evaluating a batch of ``B`` cells, aligned with the batch.

@@ -43,9 +43,9 @@ import numpy as np
 
 from arch2vec import io
 from arch2vec.evaluators.base import Evaluation, Evaluator
+from arch2vec.io import clean, jsonable, read_jsonl
 from arch2vec.search.base import Request, Strategy
 from arch2vec.search.budget import Budget
-from arch2vec.search.record import clean, jsonable, read_jsonl
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells
 
@@ -234,7 +234,7 @@ class _Loop:
             for j, k in enumerate(todo):
                 finished(k, result_of(ev, j))
         elif todo:  # one task per cell
-            from arch2vec.search.executor import Failure
+            from arch2vec.executor import Failure
 
             def on_result(pos: int, value: Any) -> None:
                 if isinstance(value, Failure):

@@ -12,8 +12,9 @@ An experiment directory holds
   finished (:class:`arch2vec.search.engine.Journal`), which a resumed run replays;
 * ``summary.json``: :func:`summarise` of the finished runs.
 
-:func:`read_jsonl` reads any of the JSON-lines files: a line cut by a kill, or one that is not an
-object with the expected keys, is skipped; a repeated key keeps the last line.
+:func:`arch2vec.io.read_jsonl` reads any of the JSON-lines files: a line cut by a kill, or one
+that is not an object with the expected keys, is skipped; :func:`read_runs` keeps the last line of
+a repeated run.
 """
 
 from __future__ import annotations
@@ -21,41 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from arch2vec import __version__
+from arch2vec.io import clean, jsonable, read_jsonl
 
 CONFIG = "config.json"
 RUNS = "runs.jsonl"
 SUMMARY = "summary.json"
 RUN_KEYS = ("run", "index", "cost", "reward", "best_reward", "best_valid", "best_test")
-
-
-def clean(values: Iterable[float]) -> list[float | None]:
-    """A JSON-ready list: floats rounded to 6 decimals, NaN and infinities as null."""
-    return [None if v is None or not math.isfinite(v) else round(float(v), 6) for v in values]
-
-
-def jsonable(value: Any) -> Any:
-    """JSON-safe copy: NumPy scalars and arrays as Python values, non-finite floats as null."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 def digest(array: Any) -> str:
@@ -66,24 +45,6 @@ def run_file(out_dir: str | Path, run: int) -> Path:
     return Path(out_dir) / f"run_{run:04d}.jsonl"
 
 
-def read_jsonl(path: str | Path, keys: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The objects of a JSON-lines file holding every key of ``keys``, in file order; lines that
-    do not parse (cut by a kill) or lack a key are skipped. A missing file reads as empty."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open("rb") as f:
-        for raw in f:
-            try:
-                row = json.loads(raw)
-            except ValueError:  # also a UnicodeDecodeError
-                continue
-            if isinstance(row, dict) and all(k in row for k in keys):
-                rows.append(row)
-    return rows
-
-
 def read_runs(exp_dir: str | Path) -> dict[int, dict[str, Any]]:
     """Finished runs of an experiment directory by run index (the last line of a run wins)."""
     out: dict[int, dict[str, Any]] = {}
@@ -92,14 +53,6 @@ def read_runs(exp_dir: str | Path) -> dict[int, dict[str, Any]]:
         if isinstance(run, int) and not isinstance(run, bool) and run >= 0:
             out[run] = row
     return out
-
-
-def append_line(path: str | Path, row: dict[str, Any]) -> None:
-    """Append one JSON line, flushed and synced (a reader sees whole lines or a cut last one)."""
-    with Path(path).open("a") as f:
-        f.write(json.dumps(row) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _last(row: dict[str, Any], key: str) -> float:

@@ -18,17 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from arch2vec.errors import one_line
 from arch2vec.evaluators.base import Evaluation, Evaluator
 from arch2vec.evaluators.darts.data import ImageData, as_image_data, data_pair
 from arch2vec.evaluators.darts.network import as_genotype
 from arch2vec.evaluators.darts.trainer import Log, train_cell
 from arch2vec.spaces.cells import Cells
 from arch2vec.spaces.darts import cells_to_genotypes, format_genotype
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class TrainingEvaluator(Evaluator):
@@ -166,7 +162,7 @@ class TrainingEvaluator(Evaluator):
                 info[i]["genotype"] = format_genotype(g)
                 rec = train_cell(g, train, valid, test_data=use_test, log=log, **self.config)
             except Exception as exc:  # a failed cell is recorded, the batch goes on
-                error[i] = _one_line(exc)
+                error[i] = one_line(exc)
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
             else:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arch2vec.evaluators.base import one_line
+from arch2vec.errors import one_line
 
 RAY_MISSING = "install the ray extra: pip install 'arch2vec[ray]'"
 
