@@ -72,9 +72,9 @@ def main() -> None:
             flush=True,
         )
     if args.evaluate:
-        from arch2vec.models.metrics import evaluate
+        from arch2vec.models.run import evaluate_run
 
-        result = evaluate(args.evaluate)
+        result = evaluate_run(args.evaluate)
         print(json.dumps({"bench": "evaluate", **result}))
 
 

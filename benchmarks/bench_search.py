@@ -1,4 +1,4 @@
-"""Benchmark search speed: many seeded runs of one strategy through the experiment runner.
+"""Benchmark search speed: many seeded runs of one strategy through ``arch2vec.search.run``.
 
 Usage::
 
@@ -18,8 +18,7 @@ import json
 import tempfile
 import time
 
-from arch2vec import __version__
-from arch2vec.search.runner import ExperimentConfig, run_experiment
+from arch2vec import __version__, benchmarks, search
 
 
 def main() -> None:
@@ -33,26 +32,27 @@ def main() -> None:
     parser.add_argument("--budget-seconds", type=float, default=1.2e4)
     args = parser.parse_args()
     paper = args.file is not None
-    config = ExperimentConfig(
-        strategy=args.strategy,
-        benchmark="nb201-csv" if paper else "nb201",
-        dataset=args.dataset,
-        file=args.file,
-        embeddings=args.embeddings,
-        runs=args.runs,
-        budget_seconds=args.budget_seconds if paper else None,
-        budget_queries=None if paper else 100,
-    )
+    name = "nb201-csv" if paper else "nb201"
+    bench = benchmarks.load(name, args.dataset, args.file)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        summary = run_experiment(config, out, workers=args.workers, progress=False)
+        summary = search.run(
+            args.strategy,
+            bench,
+            embeddings=args.embeddings,
+            runs=args.runs,
+            budget_seconds=args.budget_seconds if paper else None,
+            budget_queries=None if paper else 100,
+            out_dir=out,
+            workers=args.workers,
+        ).summary
         wall = time.perf_counter() - start
     print(
         json.dumps(
             {
                 "bench": "search",
                 "strategy": args.strategy,
-                "benchmark": config.benchmark,
+                "benchmark": name,
                 "runs": args.runs,
                 "workers": args.workers,
                 "wall_s": round(wall, 1),

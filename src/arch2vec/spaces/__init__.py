@@ -9,14 +9,9 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from arch2vec.registry import Registry
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells, edit_distance
-
-SPACES: Registry[type[SearchSpace]] = Registry("space")
-SPACES.register("nb101", "arch2vec.spaces.nb101:NB101Space", builtin=True)
-SPACES.register("nb201", "arch2vec.spaces.nb201:NB201Space", builtin=True)
-SPACES.register("darts", "arch2vec.spaces.darts:DartsSpace", builtin=True)
+from arch2vec.spaces.registry import SPACES
 
 register = SPACES.register
 

@@ -53,7 +53,7 @@ class SearchSpace(ABC):
     def __reduce_ex__(self, protocol: int):
         """A registered built-in or plugin space travels to worker processes by name and
         options, and is rebuilt there from its cache; other spaces travel by value."""
-        from arch2vec.spaces import SPACES
+        from arch2vec.spaces.registry import SPACES
 
         if SPACES.shared(self.name) and SPACES.get(self.name) is type(self):
             return (_rebuild_space, (self.name, self.data_dir, self.options()))
@@ -152,6 +152,6 @@ class SearchSpace(ABC):
 
 
 def _rebuild_space(name: str, data_dir: str | Path | None, options: dict[str, Any]) -> SearchSpace:
-    from arch2vec import spaces
+    from arch2vec.spaces.registry import SPACES
 
-    return spaces.get(name, data_dir=data_dir, **options)
+    return SPACES[name](data_dir=data_dir, **options)
