@@ -243,3 +243,27 @@ def test_cli_corrupt_checkpoint_and_wrong_space(tmp_path, capsys):
     assert code == 2 and "unreadable checkpoint" in err
     code, _, err = run_cli(capsys, "pretrain", "--space", "nb999", "--out", str(tmp_path / "x"))
     assert code == 2 and "unknown space 'nb999'" in err and not (tmp_path / "x").exists()
+
+
+def test_estimator_in_memory_equals_a_run_directory(tmp_path):
+    """``Arch2Vec(...).fit()`` trains exactly what ``fit(run_dir=...)`` and ``arch2vec pretrain``
+    train; save / load round-trips; embed gives the pool's Embeddings."""
+    from arch2vec import Arch2Vec
+
+    memory = Arch2Vec("nb201", epochs=1, batch_size=256, seed=3).fit()
+    on_disk = Arch2Vec("nb201", epochs=1, batch_size=256, seed=3).fit(run_dir=tmp_path / "run")
+    for key, value in memory.model_.state_dict().items():
+        assert torch.equal(value, on_disk.model_.state_dict()[key]), key
+    assert memory.history_[0]["loss"] == on_disk.history_[0]["loss"]
+    emb = memory.embed()
+    assert (
+        emb.shape == (15_625, 16) and emb.space == "nb201" and emb.native[0].startswith("|none~0|")
+    )
+    memory.save(tmp_path / "saved")
+    loaded = Arch2Vec.load(tmp_path / "saved")
+    np.testing.assert_array_equal(loaded.embed().vectors, emb.vectors)
+    assert loaded.score(samples=200, seed=1) == memory.score(samples=200, seed=1)
+    with pytest.raises(ValueError, match="already holds a run"):
+        memory.save(tmp_path / "saved")
+    with pytest.raises(ValueError, match="not fitted"):
+        Arch2Vec("nb201").embed()
