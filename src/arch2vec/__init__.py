@@ -23,20 +23,20 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 _SUBPACKAGES = ("spaces", "models", "benchmarks", "evaluators", "search", "analysis", "registry")
 _OBJECTS = {
-    "Arch2Vec": "arch2vec.models.api",
-    "GAE": "arch2vec.models.api",
-    "VGAE": "arch2vec.models.api",
-    "Embeddings": "arch2vec.models.embeddings",
-    "load_plugins": "arch2vec.registry",
+    "Arch2Vec": "arch2vec.models.api:Arch2Vec",
+    "GAE": "arch2vec.models.api:GAE",
+    "VGAE": "arch2vec.models.api:VGAE",
+    "Embeddings": "arch2vec.models.embeddings:Embeddings",
+    "load_plugins": "arch2vec.registry:load_plugins",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return import_module(f"arch2vec.{name}")
-    if name in _OBJECTS:
-        return getattr(import_module(_OBJECTS[name]), name)
-    raise AttributeError(f"module 'arch2vec' has no attribute {name!r}")
+    from arch2vec.registry import lazy_attributes
+
+    return lazy_attributes("arch2vec", _OBJECTS)(name)
 
 
 __all__ = ["__version__", *_SUBPACKAGES, *_OBJECTS]

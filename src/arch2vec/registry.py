@@ -144,3 +144,15 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}: {', '.join(self._entries)})"
+
+
+def lazy_attributes(module: str, targets: Mapping[str, str]) -> Any:
+    """A module ``__getattr__`` that imports ``name`` from its ``"module:attribute"`` target on
+    first use (a package's public names without importing torch at ``import arch2vec``)."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in targets:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        return _resolve(targets[name])
+
+    return __getattr__

@@ -6,8 +6,7 @@ resumable run directory), ``.embed()`` gives :class:`Embeddings` of the whole po
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from arch2vec.registry import lazy_attributes
 
 MODELS = ("arch2vec", "gae", "vgae")
 
@@ -23,14 +22,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'arch2vec.models' has no attribute {name!r}")
-    module, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("arch2vec.models", _LAZY)
 
 
 __all__ = ["MODELS", *_LAZY]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arch2vec.registry import Registry
+from arch2vec.registry import Registry, lazy_attributes
 
 STRATEGIES: Registry[Any] = Registry("strategy")
 for _name, _target in (
@@ -48,16 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'arch2vec.search' has no attribute {name!r}")
-    import importlib
-
-    module, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("arch2vec.search", _LAZY)
 
 
 def get(name: str) -> Any:
