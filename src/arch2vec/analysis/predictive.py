@@ -369,7 +369,7 @@ def run_predictive(
     if unknown or not include or len(set(include)) != len(include):
         raise ValueError(f"include: expected distinct names among {', '.join(INCLUDE)}")
     if "arch2vec" in include and embeddings is None:
-        raise ValueError("the arch2vec representation needs --embeddings (a pre-training run)")
+        raise ValueError("the arch2vec representation needs embeddings (a pre-training run)")
     if threads is not None:
         torch.set_num_threads(int(threads))
     bench = benchmarks.load(benchmark, dataset, file, data_dir)
