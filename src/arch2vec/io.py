@@ -70,12 +70,15 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save_arrays(path: str | os.PathLike, meta: dict[str, Any], **arrays: np.ndarray) -> None:
-    """Atomically save ``arrays`` to an ``.npz`` with ``meta`` and a SHA-256 of the arrays."""
+def save_arrays(
+    path: str | os.PathLike, meta: dict[str, Any], compress: bool = False, **arrays: np.ndarray
+) -> None:
+    """Atomically save ``arrays`` to an ``.npz`` with ``meta`` and a SHA-256 of the arrays
+    (``compress``: zip-deflated, for arrays of text)."""
     meta = {**meta, "sha256": _checksum(arrays)}
     meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     with atomic_open(path, "wb") as f:
-        np.savez(f, __meta__=meta_bytes, **arrays)
+        (np.savez_compressed if compress else np.savez)(f, __meta__=meta_bytes, **arrays)
 
 
 class CacheError(ValueError):

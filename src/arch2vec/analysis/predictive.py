@@ -344,6 +344,7 @@ def run_predictive(
     dataset: str | None = None,
     file: str | Path | None = None,
     data_dir: str | Path | None = None,
+    columns: dict[str, str] | None = None,
     supervised_options: dict[str, Any] | None = None,
     threads: int | None = 1,
     log: Callable[[str], None] | None = None,
@@ -353,10 +354,11 @@ def run_predictive(
 
     ``embeddings`` is a pre-training run directory or an ``.npz`` of ``arch2vec embed`` (needed
     for ``"arch2vec"`` in ``include``); ``benchmark``, ``dataset``, ``file``, ``data_dir`` are
-    those of :func:`arch2vec.benchmarks.load`. The target is the benchmark's validation accuracy
-    (percent) on the cells that have one -- and, with ``min_accuracy``, at least that accuracy
-    (a pool without the diverged cells, whose ~10 % accuracy in a training set ruins the GP fit
-    of every representation; the paper's protocol keeps them: None); see
+    those of :func:`arch2vec.benchmarks.load` (``columns``: a ``table`` benchmark's, over the
+    embeddings' space). The target is the benchmark's validation accuracy (its search reward
+    where it has none; percent) on the cells that have one -- and, with ``min_accuracy``, at
+    least that accuracy (a pool without the diverged cells, whose ~10 % accuracy in a training
+    set ruins the GP fit of every representation; the paper's protocol keeps them: None); see
     :func:`evaluate_predictive` for the protocol and
     :func:`supervised_embedding` (``supervised_options``) for the supervised representation.
     ``threads`` sets torch's thread count (None: leave it).
@@ -372,10 +374,14 @@ def run_predictive(
         raise ValueError("the arch2vec representation needs embeddings (a pre-training run)")
     if threads is not None:
         torch.set_num_threads(int(threads))
-    bench = benchmarks.load(benchmark, dataset, file, data_dir)
-    space = spaces.get(bench.space, data_dir=data_dir)
+    emb = space = None
+    if "arch2vec" in include:
+        emb = load_embeddings(embeddings)
+        space = emb.load_space(data_dir)
+    bench = benchmarks.load(benchmark, dataset, file, data_dir, space=space, columns=columns)
+    space = space or spaces.get(bench.space, data_dir=data_dir)
     cells = space.all()
-    accuracy = bench.valid
+    accuracy = bench.valid if np.isfinite(bench.valid).any() else bench.search
     pool = bench.pool[np.isfinite(accuracy[bench.pool])]
     if len(pool) == 0:
         raise ValueError(f"benchmark {bench.name}: no validation accuracy to predict")
@@ -389,7 +395,7 @@ def run_predictive(
         raise ValueError(f"train_size {train_size} must be in 2..{len(pool)} (the pool size)")
     features: dict[str, Features] = {}
     if "arch2vec" in include:
-        features["arch2vec"] = load_embeddings(embeddings).check_space(space, str(embeddings))
+        features["arch2vec"] = emb.check_space(space, str(embeddings))
     if "supervised" in include:
         options = dict(supervised_options or {})
 

@@ -136,7 +136,19 @@ def _summary_row(exp: Experiment, final_regret: np.ndarray) -> dict[str, Any]:
         ),
         "final_regret_median": _stat(final_regret, np.median),
         "wall_seconds": exp.summary.get("wall_seconds"),
+        "best_cell": _best_name(exp.summary.get("best")),
     }
+
+
+def _best_name(best: Any) -> str | None:
+    """The native name of the best cell of a summary (arch string, genotype, JSON cell), if any."""
+    if not isinstance(best, dict):
+        return None
+    skip = {"run", "query", "index", "reward", "valid", "test"}
+    names = [v for k, v in best.items() if k not in skip]
+    if not names:
+        return None
+    return names[0] if isinstance(names[0], str) else json.dumps(names[0], separators=(",", ":"))
 
 
 def analyse_group(experiments: list[Experiment], grid_points: int = 200) -> dict[str, Any]:
@@ -234,6 +246,7 @@ TABLE_HEADER = (
     "final regret % (mean ± 95% CI)",
     "final regret % (median)",
     "wall seconds",
+    "best cell",
 )
 
 
@@ -248,6 +261,7 @@ def _table_cells(s: dict[str, Any]) -> list[str]:
         _pm(s["final_regret_mean"], s["final_regret_ci95"], 3),
         _fmt(s["final_regret_median"], 3),
         _fmt(s["wall_seconds"], 1),
+        s.get("best_cell") or "n/a",
     ]
 
 

@@ -448,6 +448,7 @@ def smoothness_of_run(
     nn_steps: int = 15,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
+    columns: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """:func:`run_smoothness` of the embeddings of a pre-training run (or ``.npz``); with a
     ``benchmark``, beside the supervised embedding (:func:`~arch2vec.models.regressor.
@@ -461,10 +462,9 @@ def smoothness_of_run(
     space = emb.load_space(data_dir)
     named = {"arch2vec": emb.check_space(space, str(embeddings))}
     if benchmark:
-        bench = benchmarks.load(benchmark, dataset, file, data_dir)
-        if bench.space != space.name:
-            raise ValueError(f"benchmark {benchmark} is of {bench.space}, not {space.name}")
-        pool = bench.pool[np.isfinite(bench.valid[bench.pool])]
+        bench = benchmarks.load(benchmark, dataset, file, data_dir, space=space, columns=columns)
+        accuracy = bench.valid if np.isfinite(bench.valid).any() else bench.search
+        pool = bench.pool[np.isfinite(accuracy[bench.pool])]
         size = min(int(train_size), len(pool))
         if size < 2:
             raise ValueError(f"benchmark {benchmark} has fewer than 2 cells with an accuracy")
@@ -472,7 +472,7 @@ def smoothness_of_run(
         if log is not None:
             log(f"training the supervised encoder on {size} cells of {bench.name}")
         named["supervised"] = supervised_embedding(
-            space, space.all(), train, bench.valid[train], seed=seed
+            space, space.all(), train, accuracy[train], seed=seed
         )
     return run_smoothness(
         named,

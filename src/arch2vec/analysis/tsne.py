@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec import __version__, benchmarks, io, spaces
+from arch2vec import __version__, benchmarks, io
 from arch2vec.analysis.plots import pyplot, save_figure
 
 
@@ -145,19 +145,20 @@ def run_tsne(
     file: str | Path | None = None,
     data_dir: str | Path | None = None,
     max_iter: int = 1000,
+    columns: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """t-SNE map of the embeddings of a pre-training run dir (or an ``embeddings.npz``) for the
-    cells ``benchmark`` covers, coloured by its validation accuracy: writes ``tsne.json``
-    (indices, coordinates, accuracies, config, version) and ``tsne.png`` into ``out_dir`` and
-    returns the JSON's content."""
-    bench = benchmarks.load(benchmark, dataset, file, data_dir)
-    if np.isnan(bench.valid).all():
-        raise ValueError(f"benchmark {bench.name} ({bench.dataset}) has no validation accuracy")
-    space = spaces.get(bench.space, data_dir=data_dir)
+    cells ``benchmark`` covers, coloured by its validation accuracy (or search reward): writes
+    ``tsne.json`` (indices, coordinates, accuracies, config, version) and ``tsne.png`` into
+    ``out_dir`` and returns the JSON's content."""
     from arch2vec.models.run import load_embeddings
 
-    emb = load_embeddings(embeddings).check_space(space, str(embeddings))
-    result = tsne_map(emb, bench.valid, bench.pool, n, seed, perplexity, max_iter)
+    embedded = load_embeddings(embeddings)
+    space = embedded.load_space(data_dir)
+    bench = benchmarks.load(benchmark, dataset, file, data_dir, space=space, columns=columns)
+    accuracy = bench.valid if np.isfinite(bench.valid).any() else bench.search
+    emb = embedded.check_space(space, str(embeddings))
+    result = tsne_map(emb, accuracy, bench.pool, n, seed, perplexity, max_iter)
     out_dir = Path(out_dir)
     doc = {
         "arch2vec": __version__,

@@ -15,13 +15,14 @@ from typing import Any
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.registry import Registry
 
-Loader = Callable[[str, "str | None", "str | None"], Benchmark]
+Loader = Callable[..., Benchmark]
 
 
 @dataclass(frozen=True)
 class BenchmarkInfo:
-    """A registered benchmark: its space, whether it reads a file, its datasets (the first is
-    the default), a description and ``loader(dataset, file, data_dir) -> Benchmark``."""
+    """A registered benchmark: its space (``"any"``: the one given), whether it reads a file, its
+    datasets (the first is the default; none: any name), a description and
+    ``loader(dataset, file, data_dir, **options) -> Benchmark``."""
 
     name: str
     space: str
@@ -57,11 +58,18 @@ def load(
     dataset: str | None = None,
     file: str | Path | None = None,
     data_dir: str | Path | None = None,
+    *,
+    space: Any = None,
+    columns: dict[str, str] | None = None,
 ) -> Benchmark:
-    """The benchmark ``name`` for ``dataset`` (default: its first), reading ``file`` if needed."""
+    """The benchmark ``name`` for ``dataset`` (default: its first), reading ``file`` if needed.
+
+    ``space`` (a SearchSpace or its name or spec file): the space of a benchmark over any space
+    (``table``), else checked against the benchmark's; ``columns``: the ``table`` benchmark's
+    column names by role."""
     meta = BENCHMARKS[name]
-    dataset = dataset or meta.datasets[0]
-    if dataset not in meta.datasets:
+    dataset = dataset or (meta.datasets[0] if meta.datasets else "custom")
+    if meta.datasets and dataset not in meta.datasets:
         raise ValueError(
             f"benchmark {name} has no dataset {dataset!r}; expected one of "
             f"{', '.join(meta.datasets)}"
@@ -70,10 +78,36 @@ def load(
         raise ValueError(
             f"benchmark {name} reads a file: give its file (see `arch2vec bench list`)"
         )
-    bench = meta.loader(dataset, None if file is None else str(file), data_dir)
+    file = None if file is None else str(file)
+    if meta.space == "any":
+        bench = meta.loader(dataset, file, data_dir, space=space, columns=columns)
+    else:
+        given = getattr(space, "name", space)
+        if given is not None and given != meta.space:
+            raise ValueError(f"benchmark {name} is of the {meta.space} space, not {given}")
+        if columns:
+            raise ValueError(f"benchmark {name} has fixed columns; columns are for 'table'")
+        bench = meta.loader(dataset, file, data_dir)
     resolved = None if file is None else str(Path(file).expanduser().resolve())
     bench.origin = {"benchmark": name, "dataset": dataset, "file": resolved}
     return bench
+
+
+def _table(
+    dataset: str,
+    file: str | None,
+    data_dir: str | None,
+    space: Any = None,
+    columns: dict[str, str] | None = None,
+) -> Benchmark:
+    from arch2vec import spaces
+    from arch2vec.benchmarks.table import from_file
+
+    if space is None:
+        raise ValueError("benchmark table needs the space its cells are of (space=...)")
+    if isinstance(space, str):
+        space = spaces.get(space, data_dir=data_dir)
+    return from_file(file, space, dataset, columns)
 
 
 def _nb201_embedded(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
@@ -163,6 +197,15 @@ for _info in (
         _nb101_30k,
     ),
     BenchmarkInfo(
+        "table",
+        "any",
+        True,
+        (),
+        "your own results: a CSV or Parquet file of (architecture, reward[, valid, test, cost, "
+        "reward_<fidelity>, ...]) rows over any space (see arch2vec.benchmarks.table)",
+        _table,
+    ),
+    BenchmarkInfo(
         "nb301",
         "darts",
         True,
@@ -176,12 +219,16 @@ for _info in (
     BENCHMARKS.register(_info.name, _info, builtin=True)
 
 
-def lookup(bench: Benchmark, arch: str, data_dir: str | Path | None = None) -> dict[str, Any]:
+def lookup(
+    bench: Benchmark, arch: str, data_dir: str | Path | None = None, space: Any = None
+) -> dict[str, Any]:
     """One cell of ``bench``, named by pool index, hash or its space's native form: its pool
-    index, hash, every column the source has (:meth:`Benchmark.row`) and its native name."""
+    index, hash, every column the source has (:meth:`Benchmark.row`) and its native name.
+    ``space``: the space (a name or spec file; default: the benchmark's)."""
     from arch2vec import spaces
 
-    space = spaces.get(bench.space, data_dir=data_dir)
+    if space is None or isinstance(space, str):
+        space = spaces.get(space or bench.space, data_dir=data_dir)
     index = space.locate(arch)
     cell = space.all()[[index]]
     result: dict[str, Any] = {"index": index, "hash": str(space.hash(cell)[0])}

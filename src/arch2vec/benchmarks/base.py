@@ -101,6 +101,8 @@ class Benchmark:
             "dataset": self.dataset,
             "source": self.source,
             "cells_covered": len(self.pool),
+            "cells_in_space": len(self),
+            "coverage": round(len(self.pool) / len(self), 4),
             "search_accuracy": stats(self.search),
             "valid_accuracy": stats(self.valid),
             "test_accuracy": stats(self.test),
@@ -114,7 +116,9 @@ class Benchmark:
 
     def row(self, index: int) -> dict[str, float | None]:
         """Every column the source has for pool cell ``index``: search / validation / test
-        accuracy (percent), cost (seconds), lower fidelities and extras (null where absent)."""
+        accuracy (percent), cost (seconds), the fidelities (``reward_<f>``, ``cost_<f>``: e.g.
+        the validation accuracy after 4, 12, 36 and 108 epochs) and extras (params, latency, ...;
+        null where absent)."""
         if not self.covers([index])[0]:
             raise ValueError(f"benchmark {self.name}: cell {index} is not covered")
         out = {
@@ -123,6 +127,9 @@ class Benchmark:
             "test_accuracy": _known(self.test[index]),
             "cost_seconds": _known(self.cost[index]),
         }
+        for name, (reward, cost) in self.fidelities.items():
+            out[f"reward_{name}"] = _known(np.asarray(reward)[index])
+            out[f"cost_{name}"] = _known(np.asarray(cost)[index])
         for name, values in self.extras.items():
             out[name] = _known(values[index])
         return out

@@ -172,7 +172,10 @@ def from_csv(path: str | Path, dataset: str = "cifar10") -> Benchmark:
     dataset = check_dataset(dataset)
     cols = PAPER_COLUMNS[dataset]
     names = sorted({cols[k] for k in ("search", "time200", "valid", "test", "low", "high")})
-    index, values = read_csv_columns(path, names)
+    others = [
+        c for c in csv_header(path) if c.startswith(EXTRA_PREFIXES[dataset]) and c not in names
+    ]
+    index, values = read_csv_columns(path, names + others)
     n = space.NUM_CELLS
     if len(np.unique(index)) != len(index):
         raise ValueError(f"{path}: an arch string appears twice")
@@ -196,7 +199,24 @@ def from_csv(path: str | Path, dataset: str = "cifar10") -> Benchmark:
             "12": (spread(cols["low"]), time200 * 12 / 200),
             "200": (spread(cols["high"]), time200),
         },
+        extras={c: spread(c) for c in others},
     )
+
+
+EXTRA_PREFIXES = {
+    "cifar10": ("c10valid_", "c10_"),
+    "cifar100": ("c100_",),
+    "imagenet16-120": ("in16_",),
+}
+"""Columns of the merged table that belong to a dataset (params, latency, times, other epochs)."""
+
+
+def csv_header(path: str | Path) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    with path.open(newline="") as f:
+        return next(csv.reader(f), [])
 
 
 # analog-nasbench: op codes and edge positions of its 6-tuple keys (see ../shared PROVENANCE)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from arch2vec.cli.common import log, parent, positive, print_json
+from arch2vec.cli.common import key_values, log, parent, positive, print_json
 
 
 def cmd_predictive(args: argparse.Namespace) -> int:
@@ -25,6 +25,7 @@ def cmd_predictive(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         file=args.file,
         data_dir=args.data_dir,
+        columns=key_values(args.column, "--column"),
         log=None if args.json else log,
     )
     if args.json:
@@ -55,6 +56,7 @@ def cmd_smoothness(args: argparse.Namespace) -> int:
         nn_steps=args.steps,
         seed=args.seed,
         log=None if args.json else log,
+        columns=key_values(args.column, "--column"),
     )
     if args.json:
         brief = {
@@ -91,6 +93,7 @@ def cmd_tsne(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         file=args.file,
         data_dir=args.data_dir,
+        columns=key_values(args.column, "--column"),
     )
     if args.json:
         print_json({k: result[k] for k in ("config", "kl_divergence", "seconds")})

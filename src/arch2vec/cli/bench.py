@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from arch2vec.cli.common import parent, print_json
+from arch2vec.cli.common import key_values, parent, print_json
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -25,7 +25,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Any:
     from arch2vec import benchmarks
 
-    return benchmarks.load(args.name, args.dataset, args.file, args.data_dir)
+    columns = key_values(args.column, "--column")
+    return benchmarks.load(
+        args.name, args.dataset, args.file, args.data_dir, space=args.space, columns=columns
+    )
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -43,7 +46,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     from arch2vec import benchmarks
 
-    result = benchmarks.lookup(_load(args), args.arch, data_dir=args.data_dir)
+    result = benchmarks.lookup(_load(args), args.arch, data_dir=args.data_dir, space=args.space)
     if args.json:
         print_json(result)
     else:
@@ -68,6 +71,7 @@ def add(commands: Any) -> None:
     lst.set_defaults(func=cmd_list)
     common = parent("benchmark", "data_dir", "json")
     common.add_argument("name", help="the benchmark (see `arch2vec bench list`)")
+    common.add_argument("--space", help="benchmark table: the space (a name or a spec file)")
     info = sub.add_parser(
         "info",
         parents=[common],

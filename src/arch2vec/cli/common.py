@@ -55,9 +55,27 @@ def parent(*options: str, out: str | None = None, seed_help: str = "random seed"
         elif option == "benchmark":
             p.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16-120 (NB-201)")
             p.add_argument("--file", metavar="F", help="data file of benchmarks that read one")
+            p.add_argument(
+                "--column",
+                action="append",
+                metavar="ROLE=NAME",
+                help="benchmark table: the file's column for a role (arch, adjacency, ops, "
+                "reward, valid, test, cost, reward_<f>, cost_<f>), repeatable",
+            )
         else:
             raise ValueError(f"unknown common option {option!r}")
     return p
+
+
+def key_values(items: list[str] | None, what: str) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict; a one-line error for one without ``=``."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} {item!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
 
 
 def log(message: str) -> None:

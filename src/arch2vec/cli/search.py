@@ -7,17 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from arch2vec.cli.common import parent, positive, print_json, print_table
+from arch2vec.cli.common import key_values, parent, positive, print_json, print_table
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` strings as a dict, values read as JSON where they parse (``5``, ``0.4``,
     ``true``, ``[1, 2]``), else as text."""
     params: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"strategy parameter {item!r}: expected KEY=VALUE")
+    for key, value in key_values(items, "strategy parameter").items():
         try:
             params[key.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:
@@ -25,7 +22,7 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return params
 
 
-def evaluator_of(args: argparse.Namespace) -> Any:
+def evaluator_of(args: argparse.Namespace, space: Any = None) -> Any:
     """The evaluator the options name: ``--evaluator`` with its options, else the table
     ``--benchmark``."""
     from arch2vec import evaluators
@@ -49,7 +46,10 @@ def evaluator_of(args: argparse.Namespace) -> Any:
         )
     if args.evaluator:
         return evaluators.make(args.evaluator)
-    return evaluators.from_benchmark(args.benchmark, args.dataset, args.file, args.data_dir)
+    columns = key_values(args.column, "--column")
+    return evaluators.from_benchmark(
+        args.benchmark, args.dataset, args.file, args.data_dir, space=space, columns=columns
+    )
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -59,8 +59,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     if args.ei_target is not None:
         params["ei_target"] = args.ei_target
-    evaluator = evaluator_of(args)
-    space = spaces.get(args.space or evaluator.space, data_dir=args.data_dir)
+    space = spaces.get(args.space, data_dir=args.data_dir) if args.space else None
+    evaluator = evaluator_of(args, space)
+    space = space or spaces.get(evaluator.space, data_dir=args.data_dir)
     result = search.run(
         args.strategy,
         evaluator,
@@ -108,7 +109,9 @@ def add(commands: Any) -> None:
         "OUT/summary.json and OUT/best_cell.png draws the best cell.",
     )
     s.add_argument(
-        "--space", help="the space (default: the benchmark's or evaluator's; checked if given)"
+        "--space",
+        help="the space: a name or a spec file (default: the benchmark's or evaluator's; "
+        "needed for --benchmark table)",
     )
     s.add_argument(
         "--benchmark",

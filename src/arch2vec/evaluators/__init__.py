@@ -40,13 +40,14 @@ def from_benchmark(
     dataset: str | None = None,
     file: str | Path | None = None,
     data_dir: str | Path | None = None,
+    **options: Any,
 ) -> Evaluator:
-    """The tabular benchmark ``benchmark`` (see :func:`arch2vec.benchmarks.load`) as an
-    evaluator."""
+    """The tabular benchmark ``benchmark`` (see :func:`arch2vec.benchmarks.load`, which takes
+    ``options``) as an evaluator."""
     from arch2vec import benchmarks
     from arch2vec.evaluators.table import TableEvaluator
 
-    return TableEvaluator(benchmarks.load(benchmark, dataset, file, data_dir))
+    return TableEvaluator(benchmarks.load(benchmark, dataset, file, data_dir, **options))
 
 
 __all__ = ["EVALUATORS", "Evaluation", "Evaluator", "from_benchmark", "make", "register"]

@@ -70,6 +70,7 @@ class GraphAutoencoderEstimator:
             samples=options.get("samples", 600_000),
             pool_seed=options.get("seed", 0),
             data_dir=None if self.space.data_dir is None else str(self.space.data_dir),
+            spec=options.get("spec"),
         )
         self.model_: GraphAutoencoder | None = None
         self.history_: list[dict[str, Any]] = []

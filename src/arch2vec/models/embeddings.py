@@ -2,13 +2,14 @@
 
 :class:`Embeddings` is what pre-training produces and what search and analysis consume. It
 behaves as the ``(num_cells, d)`` float32 array of its vectors (``np.asarray(emb)``), and carries
-the space's name, each row's pool index and hash, and, for spaces whose native form is a short
-string (NB-201 arch strings), the native names. Files: ``.npz`` with arrays ``embeddings``,
-``index``, ``hash`` (and ``native``), read without pickle.
+the space's name, each row's pool index and hash, and the cells' native names (NB-201 arch
+strings, DARTS genotypes; for NB-101 and spec spaces ``{"matrix", "ops"}`` as JSON text). Files:
+``.npz`` with arrays ``embeddings``, ``index``, ``hash`` and ``native``, read without pickle.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,6 @@ import numpy as np
 
 from arch2vec import __version__, io
 from arch2vec.spaces.base import SearchSpace
-
-NATIVE_MAX_CELLS = 100_000
-"""Native names are stored for pools up to this size (NB-201); larger pools name cells by hash."""
 
 
 @dataclass(eq=False)
@@ -51,10 +49,15 @@ class Embeddings:
         if len(vectors) != len(pool):
             raise ValueError(f"embeddings: {len(vectors)} vectors for {len(pool)} cells")
         native = None
-        if space.native_key and len(pool) <= NATIVE_MAX_CELLS:
+        try:
             names = space.to_native(pool)
-            if all(isinstance(x, str) for x in names):
-                native = np.asarray(names, dtype=str)
+        except NotImplementedError:  # a space without a native form
+            names = None
+        if names is not None:
+            native = np.asarray(
+                [x if isinstance(x, str) else json.dumps(x, separators=(",", ":")) for x in names],
+                dtype=str,
+            )
         return cls(
             vectors,
             space.name,
@@ -84,9 +87,9 @@ class Embeddings:
         if self.hash is not None:
             arrays["hash"] = np.asarray(self.hash).astype("S32")
         if self.native is not None:
-            arrays["native"] = np.asarray(self.native, dtype=str)
+            arrays["native"] = np.char.encode(np.asarray(self.native, dtype=str), "utf-8")
         info = {**self.meta, **meta, "space": self.space, "arch2vec": __version__}
-        io.save_arrays(path, info, **arrays)
+        io.save_arrays(path, info, compress=self.native is not None, **arrays)
         return Path(path)
 
     @classmethod
@@ -103,13 +106,13 @@ class Embeddings:
             raise ValueError(f"{e} (expected an embeddings .npz from arch2vec embed)") from None
         if "embeddings" not in arrays or not meta.get("space"):
             raise ValueError(f"{path}: not an embeddings file (no embeddings array or space)")
-        hashes = arrays.get("hash")
+        hashes, native = arrays.get("hash"), arrays.get("native")
         return cls(
             arrays["embeddings"],
             str(meta["space"]),
             arrays.get("index"),
             None if hashes is None else hashes.astype("U32"),
-            arrays.get("native"),
+            None if native is None else np.char.decode(native, "utf-8"),
             {k: v for k, v in meta.items() if k not in ("space", "sha256")},
         )
 

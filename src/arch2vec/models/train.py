@@ -21,6 +21,7 @@ from arch2vec import spaces
 from arch2vec.models import MODELS
 from arch2vec.models.metrics import reconstruction
 from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, encode, pool_nodes
+from arch2vec.spaces import spec as space_specs
 from arch2vec.spaces.cells import Cells
 
 # Per-space defaults, chosen by measurement (BENCHMARKS.md). The large spaces train at batch 256
@@ -35,8 +36,24 @@ SPACE_DEFAULTS = {
     "nb201": {"epochs": 10, "dropout": 0.3, "batch_size": 32, "lr": 1e-3},
     "darts": {"epochs": 24, "dropout": 0.1, "batch_size": 256, "lr": 3e-3},
 }
-GENERIC_DEFAULTS = {"epochs": 10, "dropout": 0.1, "batch_size": 32, "lr": 1e-3}
-"""Defaults of a space without measured ones (a plugin or user space)."""
+GENERIC_STEPS = 4_000
+"""Optimiser steps a space without measured defaults trains for (NB-201's 10 epochs of 440)."""
+
+
+def generic_defaults(num_cells: int) -> dict[str, Any]:
+    """Defaults for a space without measured ones (a plugin or a spec), scaled by its pool: batch
+    32 and lr 1e-3 up to 50,000 cells (NB-201's), else batch 256 and lr 3e-3 (NB-101's); enough
+    epochs for about :data:`GENERIC_STEPS` steps on the 90% training split, 2 to 200; dropout 0.1.
+    """
+    batch = 32 if num_cells <= 50_000 else 256
+    steps_per_epoch = max(1, -(-int(0.9 * num_cells) // batch))
+    epochs = min(200, max(2, -(-GENERIC_STEPS // steps_per_epoch)))
+    return {
+        "epochs": epochs,
+        "dropout": 0.1,
+        "batch_size": batch,
+        "lr": 1e-3 if batch == 32 else 3e-3,
+    }
 
 
 @dataclass
@@ -59,16 +76,25 @@ class PretrainConfig:
     samples: int = 600_000  # DARTS pool size
     pool_seed: int = 0  # DARTS pool seed
     data_dir: str | None = None
+    spec: dict[str, Any] | None = None  # a space described by a spec (arch2vec.spaces.spec)
 
     def __post_init__(self) -> None:
         if not isinstance(self.space, str) or not self.space:
-            raise ValueError(f"space must be a space's name, got {self.space!r}")
+            raise ValueError(f"space must be a space's name or spec file, got {self.space!r}")
+        if self.spec is None and space_specs.looks_like_spec(self.space):
+            spec = space_specs.SpaceSpec.load(self.space)  # the run keeps the spec itself
+            self.space, self.spec = spec.name, spec.to_dict()
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; expected one of {list(MODELS)}")
         if not self.hidden:
             self.hidden = [128, 128, 128, 128] if self.model == "arch2vec" else [128, 128]
-        defaults = dict(SPACE_DEFAULTS.get(self.space, GENERIC_DEFAULTS))
-        if self.model != "arch2vec":  # same compute: a GCN epoch costs about a third of a GIN one
+        if self.space in SPACE_DEFAULTS and self.spec is None:
+            defaults = dict(SPACE_DEFAULTS[self.space])
+        elif self.epochs and self.batch_size and self.lr >= 0 and self.dropout >= 0:
+            defaults = {}  # nothing to fill in: do not build the space for it
+        else:
+            defaults = generic_defaults(len(self.load_space().all()))
+        if self.model != "arch2vec" and defaults:  # a GCN epoch costs about a third of a GIN one
             defaults["epochs"] *= GCN_EPOCH_FACTOR
         for name in ("epochs", "batch_size"):
             if getattr(self, name) == 0:
@@ -100,7 +126,11 @@ class PretrainConfig:
 
     def load_space(self) -> spaces.SearchSpace:
         return spaces.get(
-            self.space, data_dir=self.data_dir, samples=self.samples, seed=self.pool_seed
+            self.space,
+            data_dir=self.data_dir,
+            samples=self.samples,
+            seed=self.pool_seed,
+            spec=self.spec,
         )
 
 

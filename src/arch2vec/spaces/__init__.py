@@ -17,8 +17,16 @@ register = SPACES.register
 
 
 def get(name: str, data_dir: str | Path | None = None, **options) -> SearchSpace:
-    """The search space called ``name``; ``options`` go to spaces that take them (DARTS:
-    ``samples``, ``seed``) and are ignored by the others."""
+    """The search space called ``name``, or described by the spec file ``name`` (``.toml`` or
+    ``.json``; :mod:`arch2vec.spaces.spec`), or by ``options["spec"]`` (a spec as a dict);
+    ``options`` go to spaces that take them (DARTS: ``samples``, ``seed``) and are ignored by the
+    others."""
+    from arch2vec.spaces import spec
+
+    if options.get("spec") is not None:
+        return spec.SpecSpace(options["spec"], data_dir=data_dir)
+    if isinstance(name, (str, Path)) and spec.looks_like_spec(str(name)):
+        return spec.load_space(name, data_dir=data_dir)
     factory = SPACES[name]
     accepted = inspect.signature(factory).parameters
     if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class SearchSpace(ABC):
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
         self.data_dir = data_dir
+        self._hash_order: np.ndarray | None = None
 
     @abstractmethod
     def all(self) -> Cells:
@@ -60,22 +62,90 @@ class SearchSpace(ABC):
         return super().__reduce_ex__(protocol)
 
     def locate(self, text: str) -> int:
-        """Pool index of a cell named by its pool index, 32-hex hash or native form."""
-        text = text.strip()
+        """Pool index of a cell named by its pool index, 32-hex hash or native form (a JSON
+        ``{"matrix", "ops"}`` cell where the native form is one); a one-line error if none."""
+        text = str(text).strip()
         if text.isdigit():
             index = int(text)
             if index >= len(self.all()):
                 raise ValueError(f"{self.name}: index {index} is past the last cell")
             return index
         if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
-            found = np.flatnonzero(self.hashes() == text)
-            if len(found) == 0:
+            index = int(self.index_of_hashes([text])[0])
+            if index < 0:
                 raise ValueError(f"{self.name}: no cell has hash {text}")
-            return int(found[0])
+            return index
+        if text.startswith("{"):
+            try:
+                cells = self.from_native([json.loads(text)])
+            except (ValueError, NotImplementedError) as e:
+                raise ValueError(f"{self.name}: cell {text[:80]!r}: {e}") from None
+            index = int(self.index_of_cells(cells)[0])
+            if index < 0:
+                raise ValueError(f"{self.name}: {text[:80]!r} is not a cell of the pool")
+            return index
         return self._locate_native(text)
 
-    def _locate_native(self, text: str) -> int:
-        raise ValueError(f"{self.name}: {text!r} is neither a pool index nor a 32-hex hash")
+    def locate_many(self, texts: list[str]) -> np.ndarray:
+        """:meth:`locate` of many names at once (hashes and native forms in batches); -1 where
+        a name is no cell of the pool."""
+        out = np.full(len(texts), -1, dtype=np.int64)
+        n = len(self.all())
+        kinds = {"index": [], "hash": [], "native": []}
+        for k, t in enumerate(texts):
+            if t.isdigit():
+                kinds["index"].append(k)
+            elif len(t) == 32 and all(c in "0123456789abcdef" for c in t):
+                kinds["hash"].append(k)
+            else:
+                kinds["native"].append(k)
+        for k in kinds["index"]:
+            out[k] = int(texts[k]) if int(texts[k]) < n else -1
+        if kinds["hash"]:
+            out[kinds["hash"]] = self.index_of_hashes([texts[k] for k in kinds["hash"]])
+        native = kinds["native"]
+        try:  # one batch; a bad name sends the batch to one name at a time
+            items = [json.loads(texts[k]) if texts[k].startswith("{") else texts[k] for k in native]
+            out[native] = self.index_of_cells(self.from_native(items)) if native else []
+        except (ValueError, TypeError, NotImplementedError):
+            for k in native:
+                try:
+                    out[k] = self.locate(texts[k])
+                except (ValueError, NotImplementedError):
+                    out[k] = -1
+        return out
+
+    def index_of_hashes(self, hashes) -> np.ndarray:
+        """Pool index of each hash; -1 where no cell of the pool has it."""
+        table = self.hashes()
+        order = getattr(self, "_hash_order", None)
+        if order is None or len(order) != len(table):
+            order = self._hash_order = np.argsort(table)
+        query = np.asarray(hashes, dtype="U32")
+        if len(table) == 0 or len(query) == 0:
+            return np.full(len(query), -1, dtype=np.int64)
+        pos = np.searchsorted(table, query, sorter=order).clip(0, len(table) - 1)
+        return np.where(table[order[pos]] == query, order[pos], -1).astype(np.int64)
+
+    def index_of_cells(self, cells: Cells) -> np.ndarray:
+        """Pool index of each cell (by hash: isomorphic cells match); -1 where it is not in the
+        pool (or not valid)."""
+        hashes = self.hash(cells)
+        out = self.index_of_hashes(hashes)
+        out[hashes == ""] = -1
+        return out
+
+    def index_of_arrays(self, adjacency, ops) -> int:
+        """Pool index of one cell given as an adjacency matrix and op indices (-1: none)."""
+        try:
+            a = np.zeros((self.num_nodes, self.num_nodes), dtype=np.uint8)
+            o = np.full(self.num_nodes, PAD, dtype=np.int8)
+            m = len(ops)
+            a[:m, :m] = np.asarray(adjacency, dtype=np.uint8)
+            o[:m] = np.asarray(ops, dtype=np.int8)
+            return int(self.index_of_cells(Cells(a[None], o[None], self.name))[0])
+        except (ValueError, TypeError, IndexError):
+            return -1
 
     def native(self, indices: int | Any) -> Any:
         """The native form of pool cell(s) ``indices`` (one index: one item; an array: a list)."""

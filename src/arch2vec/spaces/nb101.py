@@ -25,7 +25,6 @@ significant).
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ import numpy as np
 from arch2vec import io
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells, check_adjacency
+from arch2vec.spaces.enumerate import labelled_classes
 from arch2vec.spaces.hashing import wl_hash
 
 OPS = ("input", "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output")
@@ -48,85 +48,6 @@ _OFFICIAL_LABEL = np.array([-1, 1, 0, 2, -2])  # indexed by our op index
 _INNER_FROM_OFFICIAL = np.array([CONV3X3, CONV1X1, MAXPOOL])  # official inner label -> our op
 
 
-def _triu_index(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-triangle positions in the official bit order: bit ``x + y(y-1)/2`` is edge x -> y."""
-    src, dst = [], []
-    for y in range(1, n):
-        for x in range(y):
-            src.append(x)
-            dst.append(y)
-    return np.array(src), np.array(dst)
-
-
-def _popcount(x: np.ndarray) -> np.ndarray:
-    count = np.zeros(x.shape, dtype=np.int64)
-    x = x.copy()
-    while x.any():
-        count += x & 1
-        x >>= 1
-    return count
-
-
-def _full_dags(n: int) -> np.ndarray:
-    """All ``n``-vertex upper-triangular matrices with <= 9 edges and no dangling vertex.
-
-    Returned as ``(M, n, n)`` uint8 in increasing official bit order.
-    """
-    src, dst = _triu_index(n)
-    bits = np.arange(2 ** len(src), dtype=np.int64)
-    bits = bits[_popcount(bits) <= MAX_EDGES]
-    adj = np.zeros((len(bits), n, n), dtype=np.uint8)
-    adj[:, src, dst] = (bits[:, None] >> np.arange(len(src))) & 1
-    has_out = adj[:, :-1, :].any(axis=2).all(axis=1)
-    has_in = adj[:, :, 1:].any(axis=1).all(axis=1)
-    return adj[has_out & has_in]
-
-
-def _inner_perms(n: int) -> np.ndarray:
-    """All permutations of the inner vertices ``1..n-2`` (input and output fixed), ``(P, n)``."""
-    inner = list(itertools.permutations(range(1, n - 1)))
-    return np.array([(0, *p, n - 1) for p in inner], dtype=np.int64)
-
-
-def _classes(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Representatives of the isomorphism classes of labelled ``n``-vertex cells.
-
-    Returns ``(adjacency (C, n, n) uint8, inner labels (C, n - 2) int8)``, official inner labels.
-    """
-    adj = _full_dags(n)
-    perms = _inner_perms(n)
-    weights = (np.int64(1) << np.arange(n * n, dtype=np.int64)).reshape(n, n)
-    flat = adj.reshape(len(adj), -1).astype(np.int64)
-    codes = np.empty((len(adj), len(perms)), dtype=np.int64)
-    for k, p in enumerate(perms):
-        # permuted[i, j] = adj[p[i], p[j]]
-        codes[:, k] = flat @ weights[np.argsort(p)][:, np.argsort(p)].ravel()
-    canon = codes.min(axis=1)
-    _, first = np.unique(canon, return_index=True)
-    first.sort()  # first member of each class in official bit order
-    reps = adj[first]
-    autos = codes[first] == codes[first, :1]  # perms[0] is the identity
-
-    m = n - 2
-    labelings = np.array(list(itertools.product(range(3), repeat=m)), dtype=np.int64).reshape(
-        3**m, m
-    )
-    place = 3 ** np.arange(m - 1, -1, -1, dtype=np.int64)
-    code = labelings @ place
-    # permuted labeling of every labeling under every perm: label'[i] = label[p[i]]
-    permuted = np.stack([labelings[:, p[1:-1] - 1] @ place for p in perms])  # (P, L)
-
-    out_adj, out_lab = [], []
-    groups, group_of = np.unique(autos, axis=0, return_inverse=True)
-    group_of = group_of.ravel()
-    keep_by_group = [(permuted[g] >= code).all(axis=0) for g in groups]
-    for r in range(len(reps)):
-        keep = np.flatnonzero(keep_by_group[group_of[r]])
-        out_adj.append(np.broadcast_to(reps[r], (len(keep), n, n)))
-        out_lab.append(labelings[keep])
-    return np.concatenate(out_adj), np.concatenate(out_lab).astype(np.int8)
-
-
 def enumerate_cells(workers: int | None = None) -> tuple[Cells, np.ndarray]:
     """Every NAS-Bench-101 cell once, in canonical order, with its official hash.
 
@@ -134,7 +55,7 @@ def enumerate_cells(workers: int | None = None) -> tuple[Cells, np.ndarray]:
     """
     adjs, opss = [], []
     for n in range(2, MAX_VERTICES + 1):
-        adj, inner = _classes(n)
+        adj, inner = labelled_classes(n, 3, MAX_EDGES)
         padded = np.zeros((len(adj), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
         padded[:, :n, :n] = adj
         ops = np.full((len(adj), MAX_VERTICES), PAD, dtype=np.int8)
@@ -252,12 +173,7 @@ class NB101Space(SearchSpace):
 
     def index_of(self, hashes) -> np.ndarray:
         """Pool index of each official hash; -1 where a hash is not a NAS-Bench-101 cell."""
-        table = self.hashes()
-        order = np.argsort(table)
-        query = np.asarray(hashes, dtype="U32")
-        pos = np.searchsorted(table, query, sorter=order).clip(0, len(table) - 1)
-        found = table[order[pos]] == query
-        return np.where(found, order[pos], -1)
+        return self.index_of_hashes(hashes)
 
     def prune(self, cells: Cells) -> tuple[Cells, np.ndarray]:
         return prune(cells)

@@ -207,10 +207,6 @@ class NB201Space(SearchSpace):
             raise ValueError(f"nb201: cell {bad} is not a valid NB-201 cell")
         return _OP_TO_DIGIT[cells.ops[:, 1:-1].astype(np.int64)] @ _POWERS
 
-    def index_of_cells(self, cells: Cells) -> np.ndarray:
-        """``(B,)`` canonical pool indices of valid cells."""
-        return self._indices(cells)
-
     def _locate_native(self, text: str) -> int:
         return int(index_of([text])[0])
 
