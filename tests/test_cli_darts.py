@@ -53,7 +53,7 @@ def test_search_with_training_and_final_evaluation(tmp_path, capsys):
     [
         (["--evaluator", "nb301", "--budget-queries", "5"], "(--surrogate-dir)"),
         (["--evaluator", "train", "--budget-queries", "5"], "(--data)"),
-        (["--evaluator", "train", "--budget-seconds", "5", "--data", "x"], "budget in queries"),
+        (["--evaluator", "train", "--budget-seconds", "5", "--data", "x"], "not a directory"),
         (["--evaluator", "nope", "--budget-queries", "5"], "unknown evaluator 'nope'"),
     ],
 )

@@ -161,8 +161,37 @@ def test_load_cifar10_layout_and_errors(tmp_path):
     with pytest.raises(ValueError, match="missing test_batch"):
         load_cifar10(folder)
     (folder / "test_batch").write_bytes(b"not a pickle")
-    with pytest.raises(ValueError, match="cannot read test_batch"):
+    with pytest.raises(ValueError, match="test_batch: not a readable pickle"):
         load_cifar10(folder)
+
+
+class Payload:
+    """What a crafted batch file carries: a __reduce__ that would run a shell command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_cifar_batch_is_refused_and_runs_nothing(tmp_path):
+    folder = write_cifar_folder(tmp_path)
+    marker = tmp_path / "pwned"
+    with open(folder / "data_batch_2", "wb") as fh:
+        pickle.dump({b"data": Payload(marker), b"labels": [1]}, fh)
+    with pytest.raises(ValueError, match=r"data_batch_2: refuses to load posix.system") as err:
+        load_cifar10(folder)
+    assert "\n" not in str(err.value) and not marker.exists()
+    # the official layout, pickled with protocol 2 (as the real files), still loads
+    with open(folder / "data_batch_2", "wb") as fh:
+        batch = {b"batch_label": b"x", b"labels": [1, 2], b"filenames": [b"a", b"b"]}
+        batch[b"data"] = np.zeros((2, 3072), dtype=np.uint8)
+        pickle.dump(batch, fh, protocol=2)
+    train, _ = load_cifar10(folder)
+    assert train.images.shape == (18, 3, 32, 32)
 
 
 def test_as_image_data_layouts():

@@ -257,9 +257,9 @@ class Unpicklable(FakeEvaluator):
 
 def test_a_search_where_everything_fails(darts, tmp_path):
     out = tmp_path / "s"
-    summary = search(
-        darts, out, "arch2vec-bo", evaluator=Broken(tmp_path), runs=1, budget_queries=5
-    )
+    with pytest.raises(RuntimeError, match="every evaluation failed .* out of memory"):
+        search(darts, out, "arch2vec-bo", evaluator=Broken(tmp_path), runs=1, budget_queries=5)
+    summary = json.loads((out / "summary.json").read_text())  # the record is written first
     assert summary["failures"] == 5 and summary["best"] is None
     assert summary["best_reward_mean"] is None and summary["per_run"][0]["best"] is None
     assert {r["error"] for r in rows_of(out, 0)} == {

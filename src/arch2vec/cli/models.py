@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from arch2vec.cli.common import log, parent, positive, print_json
+from arch2vec.cli.common import log, number, parent, positive, print_json
 
 
 def pretrain_config(args: argparse.Namespace, **fixed: Any) -> Any:
@@ -73,7 +73,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from arch2vec.models.run import save_embeddings
 
-    out, emb = save_embeddings(args.run_dir, args.out)
+    out, emb = save_embeddings(args.run_dir, args.out, overwrite=args.overwrite)
     log(f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings to {out}")
     return 0
 
@@ -111,12 +111,16 @@ def add(commands: Any) -> None:
         "--batch-size", type=positive, help="cells per step (default: 256 nb101/darts, 32 nb201)"
     )
     pre.add_argument(
-        "--lr", type=float, help="Adam learning rate (default: 3e-3 nb101/darts, 1e-3 nb201)"
+        "--lr",
+        type=number(above=0.0),
+        help="Adam learning rate (default: 3e-3 nb101/darts, 1e-3 nb201)",
     )
-    pre.add_argument("--beta", type=float, help="weight of the KL term (default: 0.005)")
+    pre.add_argument(
+        "--beta", type=number(at_least=0.0), help="weight of the KL term (default: 0.005)"
+    )
     pre.add_argument(
         "--dropout",
-        type=float,
+        type=number(at_least=0.0, below=1.0),
         help="dropout on z before decoding (default: 0.1 nb101/darts, 0.3 nb201)",
     )
     pre.add_argument("--samples", type=positive, help="DARTS pool size (default: 600000)")
@@ -147,4 +151,5 @@ def add(commands: Any) -> None:
     )
     em.add_argument("run_dir", metavar="RUN_DIR")
     em.add_argument("--out", metavar="FILE", help="(default: RUN_DIR/embeddings.npz)")
+    em.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     em.set_defaults(func=cmd_embed)

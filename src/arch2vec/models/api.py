@@ -125,7 +125,7 @@ class GraphAutoencoderEstimator:
     def _load_state(self, run_dir: str | Path) -> None:
         state = runs.load_checkpoint(run_dir)
         model = build_model(self.config, self.space)
-        model.load_state_dict(state["model"])
+        runs.load_weights(model, state, run_dir)
         model.eval()
         self.model_ = model
         self.history_ = list(state["history"])

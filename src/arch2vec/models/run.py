@@ -56,6 +56,17 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
 
 
+def load_weights(model: GraphAutoencoder, state: dict[str, Any], run_dir: str | Path) -> None:
+    """Load a checkpoint's weights; a one-line error if they do not fit the configuration."""
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError):
+        raise ValueError(
+            f"{Path(run_dir) / CHECKPOINT}: its weights do not match {Path(run_dir) / CONFIG} "
+            "(was the configuration edited?)"
+        ) from None
+
+
 def read_config(run_dir: str | Path) -> PretrainConfig:
     path = Path(run_dir) / CONFIG
     if not Path(run_dir).is_dir():
@@ -63,8 +74,16 @@ def read_config(run_dir: str | Path) -> PretrainConfig:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; {run_dir} is not a pre-training run directory")
     try:
-        return PretrainConfig.from_dict(json.loads(path.read_text())["config"])
+        config = json.loads(io.read_text(path))["config"]
     except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a valid run configuration ({e})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: not a valid run configuration (no table of settings)")
+    if "strategy" in config:
+        raise ValueError(f"{run_dir} is a search experiment, not a pre-training run directory")
+    try:
+        return PretrainConfig.from_dict(config)
+    except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: not a valid run configuration ({e})") from None
 
 
@@ -80,7 +99,7 @@ def load_run(run_dir: str | Path) -> tuple[PretrainConfig, SearchSpace, GraphAut
     config = read_config(run_dir)
     space = config.load_space()
     model = build_model(config, space)
-    model.load_state_dict(load_checkpoint(run_dir)["model"])
+    load_weights(model, load_checkpoint(run_dir), run_dir)
     model.eval()
     torch.set_num_threads(config.threads)
     return config, space, model
@@ -96,8 +115,21 @@ def pretrain(
 ) -> dict[str, Any]:
     """Train (or, with ``resume=True``, continue) a model into ``run_dir``, checkpointing after
     every epoch; returns the final metrics of the run. ``space``: the space object, if the caller
-    has it (default: ``config.load_space()``)."""
-    run_dir = Path(run_dir)
+    has it (default: ``config.load_space()``). The process owns ``run_dir`` meanwhile (a second
+    one is refused, naming this one's PID)."""
+    with io.DirectoryLock(run_dir, "pre-training run directory"):
+        io.remove_stale_temps(run_dir)  # of a killed owner: this process owns the directory
+        return _pretrain(config, Path(run_dir), resume, progress, on_epoch, space)
+
+
+def _pretrain(
+    config: PretrainConfig,
+    run_dir: Path,
+    resume: bool,
+    progress: bool,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+    space: SearchSpace | None,
+) -> dict[str, Any]:
     ckpt_path = run_dir / CHECKPOINT
     state = None
     if resume and ckpt_path.is_file():
@@ -120,10 +152,13 @@ def pretrain(
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history = list(state["history"])
-        start_epoch = int(state["epoch"])
+        load_weights(model, state, run_dir)
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+            history = list(state["history"])
+            start_epoch = int(state["epoch"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{ckpt_path}: not a checkpoint of this run") from None
     write_config(run_dir, config)
 
     def checkpoint(record: dict[str, Any]) -> None:
@@ -191,9 +226,14 @@ def evaluate_run(run_dir: str | Path, samples: int = 10_000, seed: int = 0) -> d
     return result
 
 
-def save_embeddings(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path, np.ndarray]:
-    """Embed every cell of the run's space and save ``embeddings``, ``index`` and ``hash`` to
-    ``out`` (default ``run_dir/embeddings.npz``); returns the path and the embeddings."""
+def save_embeddings(
+    run_dir: str | Path, out: str | Path | None = None, overwrite: bool = False
+) -> tuple[Path, np.ndarray]:
+    """Embed every cell of the run's space and save ``embeddings``, ``index``, ``hash`` and
+    ``native`` to ``out`` (default ``run_dir/embeddings.npz``); returns the path and the
+    embeddings. A file ``out`` that exists is kept unless ``overwrite``."""
+    if out is not None and Path(out).exists() and not overwrite:
+        raise ValueError(f"{out}: already exists (overwrite=True replaces it)")
     _, space, model = load_run(run_dir)
     emb = Embeddings.of_space(space, embed_cells(model, space.all(), len(space.ops)))
     out = Path(out) if out else Path(run_dir) / EMBEDDINGS

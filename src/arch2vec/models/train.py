@@ -9,6 +9,7 @@ bit-identical to an uninterrupted run. Run directories (checkpoints, resume) are
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -86,6 +87,20 @@ class PretrainConfig:
             self.space, self.spec = spec.name, spec.to_dict()
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; expected one of {list(MODELS)}")
+        for name in ("lr", "beta", "dropout", "holdout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if abs(value) == float("inf"):
+                raise ValueError(f"{name} must be finite, got {value}")
+        for name in ("epochs", "batch_size", "latent", "threads", "samples", "pool_seed", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        if not isinstance(self.hidden, list) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
+        ):
+            raise ValueError(f"hidden must be a list of positive layer widths, got {self.hidden!r}")
         if not self.hidden:
             self.hidden = [128, 128, 128, 128] if self.model == "arch2vec" else [128, 128]
         if self.space in SPACE_DEFAULTS and self.spec is None:
@@ -102,8 +117,10 @@ class PretrainConfig:
         for name in ("dropout", "lr"):
             if getattr(self, name) < 0:
                 setattr(self, name, defaults[name])
-        if self.dropout >= 1:
-            raise ValueError(f"dropout must be below 1, got {self.dropout}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.lr <= 0 or self.beta < 0:
+            raise ValueError(f"lr must be positive and beta at least 0, got {self.lr}, {self.beta}")
         if self.threads == 0:
             self.threads = 1 if self.batch_size < 128 else min(2, torch.get_num_threads() or 1)
         for name in ("epochs", "batch_size", "latent", "threads"):
@@ -205,6 +222,11 @@ def train_epochs(
             if bar is not None:
                 bar.update(1)
         seconds = time.perf_counter() - t0
+        if not math.isfinite(total):
+            raise RuntimeError(
+                f"training diverged in epoch {epoch + 1} (the loss is {total}); try a smaller lr "
+                "or beta"
+            )
         record = {
             "epoch": epoch + 1,
             "loss": total / len(train),

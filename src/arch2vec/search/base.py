@@ -172,11 +172,26 @@ class Strategy(ABC):
 
 
 def check_params(cls: type[Strategy], params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` if ``cls`` takes every one of them; else a one-line error naming the first
-    unknown parameter and the ones it takes."""
+    """``params`` if ``cls`` takes every one of them, each of the kind its default is (a number,
+    an integer, a boolean, a text, a list); else a one-line error naming the parameter."""
     known = cls.parameters()
-    for key in params:
+    for key, value in params.items():
         if key not in known:
             takes = ", ".join(known) or "no parameters"
             raise ValueError(f"strategy {cls.name} has no parameter {key!r} (it takes: {takes})")
+        default = known[key]
+        kinds = {
+            bool: ("true or false", lambda v: isinstance(v, bool)),
+            int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+            float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+            str: ("a text", lambda v: isinstance(v, str)),
+            tuple: ("a list", lambda v: isinstance(v, (list, tuple))),
+        }
+        kind = kinds.get(type(default))
+        if kind is not None and value is not None and not kind[1](value):
+            raise ValueError(
+                f"strategy {cls.name}: parameter {key} must be {kind[0]}, got {value!r}"
+            )
+        if isinstance(value, float) and value != value:
+            raise ValueError(f"strategy {cls.name}: parameter {key} must be a number, got nan")
     return dict(params)

@@ -101,6 +101,8 @@ class ArchBO(Strategy):
         self.hidden = int(hidden)
         self.activation = str(activation)
         self.ei_target = None if ei_target is None else float(ei_target)
+        if self.ei_target is not None and not math.isfinite(self.ei_target):
+            raise ValueError(f"{self.name}: ei_target must be a finite reward, got {ei_target}")
         self.log_bounds = tuple(log_bounds)
         if self.activation not in ("tanh", "relu"):
             raise ValueError(f"{self.name}: activation must be 'tanh' or 'relu'")

@@ -247,51 +247,66 @@ def run(
         }
     )
     out = None if out_dir is None else Path(out_dir)
-    done: dict[int, dict[str, Any]] = {}
-    if out is not None:
-        _check_out_dir(out, config, resume)
-        done = {k: v for k, v in record.read_runs(out).items() if k < runs}
-    todo = [r for r in range(runs) if r not in done]
-    task = _Runs(
-        cls,
-        params,
-        evaluator,
-        space,
-        features,
-        candidates,
-        (budget_seconds, budget_queries),
-        seed,
-        None if evaluator.lookup else out,
-    )
-    evaluations = parallel == "evaluations"
-    pool = _executor(
-        executor, workers if evaluations else min(workers, len(todo)), address, evaluations
-    )
+    lock = None if out is None else io.DirectoryLock(out, "experiment directory")
     try:
-        if pool is not None:  # something that cannot reach the workers fails here, before
-            pool.map(task if parallel == "runs" else engine.EvaluateCell.of(evaluator), [])
-        if out is not None:  # anything is written
-            io.atomic_write_json(out / record.CONFIG, {"config": config, "arch2vec": __version__})
-            # rewrite without a cut last line (or a run of a larger earlier experiment)
-            io.atomic_write_text(
-                out / record.RUNS, "".join(json.dumps(done[k]) + "\n" for k in sorted(done))
+        done: dict[int, dict[str, Any]] = {}
+        if out is not None:
+            _check_out_dir(out, config, resume)
+            io.remove_stale_temps(out)  # of a killed owner: this process owns the directory
+            done = {k: v for k, v in record.read_runs(out).items() if k < runs}
+        todo = [r for r in range(runs) if r not in done]
+        task = _Runs(
+            cls,
+            params,
+            evaluator,
+            space,
+            features,
+            candidates,
+            (budget_seconds, budget_queries),
+            seed,
+            None if evaluator.lookup else out,
+        )
+        evaluations = parallel == "evaluations"
+        pool = _executor(
+            executor, workers if evaluations else min(workers, len(todo)), address, evaluations
+        )
+        try:
+            if pool is not None:  # something that cannot reach the workers fails here, before
+                pool.map(task if parallel == "runs" else engine.EvaluateCell.of(evaluator), [])
+            if out is not None:  # anything is written
+                io.atomic_write_json(
+                    out / record.CONFIG, {"config": config, "arch2vec": __version__}
+                )
+                # rewrite without a cut last line (or a run of a larger earlier experiment)
+                io.atomic_write_text(
+                    out / record.RUNS, "".join(json.dumps(done[k]) + "\n" for k in sorted(done))
+                )
+            start = time.perf_counter()
+            _drive(task, todo, parallel, pool, done, out, progress, on_run, runs)
+        finally:
+            if pool is not None and isinstance(executor, str):
+                pool.shutdown()
+        rows = [done[k] for k in sorted(done)]
+        summary = record.summarise(
+            rows,
+            config,
+            native=lambda index: engine.native_name(space, index),
+            native_key=space.native_key,
+            wall=time.perf_counter() - start,
+        )
+        if out is not None:
+            io.atomic_write_json(out / record.SUMMARY, summary)
+        if rows and summary["best"] is None:  # loud: no result at all is not a search result
+            errors = [e for r in rows for e in (r.get("errors") or {}).values()]
+            queries = sum(len(r["index"]) for r in rows)
+            raise RuntimeError(
+                f"every evaluation failed ({queries} queries in {len(rows)} runs); the first: "
+                f"{errors[0] if errors else 'no reward'}"
             )
-        start = time.perf_counter()
-        _drive(task, todo, parallel, pool, done, out, progress, on_run, runs)
+        return SearchResult(summary, rows, out)
     finally:
-        if pool is not None and isinstance(executor, str):
-            pool.shutdown()
-    rows = [done[k] for k in sorted(done)]
-    summary = record.summarise(
-        rows,
-        config,
-        native=lambda index: engine.native_name(space, index),
-        native_key=space.native_key,
-        wall=time.perf_counter() - start,
-    )
-    if out is not None:
-        io.atomic_write_json(out / record.SUMMARY, summary)
-    return SearchResult(summary, rows, out)
+        if lock is not None:
+            lock.release()
 
 
 def _executor(executor: Any, workers: int, address: str | None, force: bool) -> Any:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec import __version__
+from arch2vec import __version__, io
 from arch2vec.io import clean, jsonable, read_jsonl
 
 CONFIG = "config.json"
@@ -45,13 +45,31 @@ def run_file(out_dir: str | Path, run: int) -> Path:
     return Path(out_dir) / f"run_{run:04d}.jsonl"
 
 
+def _well_formed(row: dict[str, Any]) -> bool:
+    """A run line whose fields have the types and lengths the record gives them."""
+    run, index = row["run"], row["index"]
+    if not isinstance(run, int) or isinstance(run, bool) or run < 0 or not isinstance(index, list):
+        return False
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+        return False
+    for key in RUN_KEYS[2:]:
+        values = row[key]
+        if not isinstance(values, list) or len(values) != len(index):
+            return False
+        if not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+        ):
+            return False
+    return isinstance(row.get("errors", {}), dict)
+
+
 def read_runs(exp_dir: str | Path) -> dict[int, dict[str, Any]]:
-    """Finished runs of an experiment directory by run index (the last line of a run wins)."""
+    """Finished runs of an experiment directory by run index (the last line of a run wins; a
+    line that is not a well-formed run -- cut by a kill, edited -- is skipped)."""
     out: dict[int, dict[str, Any]] = {}
     for row in read_jsonl(Path(exp_dir) / RUNS, RUN_KEYS):
-        run = row["run"]
-        if isinstance(run, int) and not isinstance(run, bool) and run >= 0:
-            out[run] = row
+        if _well_formed(row):
+            out[row["run"]] = row
     return out
 
 
@@ -141,11 +159,11 @@ def summarise(
 def read_summary(exp_dir: str | Path) -> dict[str, Any]:
     """``summary.json`` of an experiment directory (a one-line error if absent or unreadable)."""
     path = Path(exp_dir) / SUMMARY
+    if not path.is_file():
+        raise ValueError(f"{exp_dir}: no {SUMMARY} (not a finished search)")
     try:
-        summary = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{exp_dir}: no {SUMMARY} (not a finished search)") from None
-    except (ValueError, UnicodeDecodeError):
+        summary = json.loads(io.read_text(path))
+    except ValueError:
         raise ValueError(f"{path}: not valid JSON") from None
     if not isinstance(summary, dict):
         raise ValueError(f"{path}: not a search summary")

@@ -65,21 +65,24 @@ class SearchSpace(ABC):
         """Pool index of a cell named by its pool index, 32-hex hash or native form (a JSON
         ``{"matrix", "ops"}`` cell where the native form is one); a one-line error if none."""
         text = str(text).strip()
-        if text.isdigit():
-            index = int(text)
-            if index >= len(self.all()):
-                raise ValueError(f"{self.name}: index {index} is past the last cell")
-            return index
         if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
             index = int(self.index_of_hashes([text])[0])
             if index < 0:
                 raise ValueError(f"{self.name}: no cell has hash {text}")
             return index
+        if text.lstrip("+-").isdigit():
+            index, n = int(text), len(self.all())
+            if not 0 <= index < n:
+                raise ValueError(f"{self.name}: pool index {index} is outside 0..{n - 1}")
+            return index
         if text.startswith("{"):
             try:
                 cells = self.from_native([json.loads(text)])
-            except (ValueError, NotImplementedError) as e:
-                raise ValueError(f"{self.name}: cell {text[:80]!r}: {e}") from None
+            except (ValueError, KeyError, TypeError, NotImplementedError):
+                raise ValueError(
+                    f"{self.name}: {text[:80]!r} is not a cell of the space (expected "
+                    f"{self.native_key or 'a pool index or hash'})"
+                ) from None
             index = int(self.index_of_cells(cells)[0])
             if index < 0:
                 raise ValueError(f"{self.name}: {text[:80]!r} is not a cell of the pool")

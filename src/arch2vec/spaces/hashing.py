@@ -184,7 +184,14 @@ def wl_hash(
     out = np.zeros((batch, 16), dtype=np.uint8)
     if workers > 1 and len(jobs) > 1:
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
+        from arch2vec.executor import die_with_parent
+
+        with ProcessPoolExecutor(
+            min(workers, len(jobs)),
+            mp_context=ctx,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             results = list(pool.map(_hash_chunks, jobs))
     else:
         results = [_hash_fixed(*job) for job in jobs]

@@ -110,17 +110,11 @@ class SpaceSpec:
     def load(cls, path: str | Path) -> SpaceSpec:
         """A spec file: ``.toml`` or ``.json``."""
         path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"{path}: cannot read the space spec (no such file)")
+        text = io.read_text(path)
         try:
-            raw = path.read_bytes()
-        except OSError as e:
-            raise ValueError(f"{path}: cannot read the space spec ({e.strerror})") from None
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(raw)
-            else:
-                data = _toml().loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not a UTF-8 text file") from None
+            data = json.loads(text) if path.suffix.lower() == ".json" else _toml().loads(text)
         except ValueError as e:  # JSONDecodeError and TOMLDecodeError are ValueErrors
             raise ValueError(f"{path}: not valid {path.suffix.lstrip('.').upper()} ({e})") from None
         return cls.from_dict(data, str(path))

@@ -2,19 +2,21 @@
 
 :func:`load_cifar10` reads the CIFAR-10 "python version" folder (``cifar-10-batches-py``:
 ``data_batch_1`` .. ``data_batch_5`` and ``test_batch``, each a pickled dict with ``b"data"``
-``(N, 3072)`` uint8 in channel-major order and ``b"labels"``). Anywhere a dataset is expected, an
+``(N, 3072)`` uint8 in channel-major order and ``b"labels"``), read by a restricted unpickler
+that refuses anything but those plain types. Anywhere a dataset is expected, an
 :class:`ImageData` or a pair ``(images, labels)`` works, the images uint8 as ``(N, 32, 32, 3)``,
 ``(N, 3, 32, 32)`` or flat ``(N, 3072)`` rows.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from arch2vec import io
 
 CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
 CIFAR10_STD = (0.24703233, 0.24348505, 0.26158768)
@@ -67,13 +69,11 @@ def as_image_data(data: ImageData | Sequence, what: str = "data") -> ImageData:
 
 
 def _read_batch(file: Path, root: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        with open(file, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")
-    except FileNotFoundError:
-        raise ValueError(f"CIFAR-10 folder {root}: missing {file.name}") from None
-    except Exception as exc:  # corrupt or foreign file: unpickling can raise almost anything
-        raise ValueError(f"CIFAR-10 folder {root}: cannot read {file.name} ({exc})") from None
+    """One batch file: a pickle read by :func:`arch2vec.io.restricted_load`, which allows only
+    what the official batches hold (dicts, lists, bytes, numbers and NumPy arrays)."""
+    if not file.is_file():
+        raise ValueError(f"CIFAR-10 folder {root}: missing {file.name}")
+    batch = io.restricted_load(file, io.NUMPY_ARRAY_GLOBALS, encoding="bytes")
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise ValueError(f"CIFAR-10 folder {root}: {file.name} has no b'data' / b'labels'")
     data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
@@ -87,11 +87,9 @@ def _read_batch(file: Path, root: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
-def load_cifar10(path: str | Path) -> tuple[ImageData, ImageData]:
-    """``(train, test)`` from the CIFAR-10 python folder ``path`` (or the folder holding it).
-
-    Raises a one-line ``ValueError`` naming ``path`` when it is not such a folder.
-    """
+def cifar10_folder(path: str | Path) -> Path:
+    """The CIFAR-10 python folder ``path`` (or the one inside it) with every batch file; a
+    one-line ``ValueError`` naming ``path`` when it is not such a folder."""
     root = Path(path).expanduser()
     if (root / CIFAR10_FOLDER).is_dir() and not (root / CIFAR10_TEST).exists():
         root = root / CIFAR10_FOLDER
@@ -100,6 +98,18 @@ def load_cifar10(path: str | Path) -> tuple[ImageData, ImageData]:
             f"CIFAR-10 folder {root}: not a directory (expected the python version, "
             f"{CIFAR10_FOLDER}/ with data_batch_1..5 and test_batch)"
         )
+    missing = [n for n in (*CIFAR10_TRAIN, CIFAR10_TEST) if not (root / n).is_file()]
+    if missing:
+        raise ValueError(f"CIFAR-10 folder {root}: missing {missing[0]}")
+    return root
+
+
+def load_cifar10(path: str | Path) -> tuple[ImageData, ImageData]:
+    """``(train, test)`` from the CIFAR-10 python folder ``path`` (or the folder holding it).
+
+    Raises a one-line ``ValueError`` naming ``path`` when it is not such a folder.
+    """
+    root = cifar10_folder(path)
     parts = [_read_batch(root / name, root) for name in CIFAR10_TRAIN]
     train = ImageData(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
     test = ImageData(*_read_batch(root / CIFAR10_TEST, root))

@@ -20,7 +20,7 @@ import torch
 
 from arch2vec.errors import one_line
 from arch2vec.evaluators.base import Evaluation, Evaluator
-from arch2vec.evaluators.darts.data import ImageData, as_image_data, data_pair
+from arch2vec.evaluators.darts.data import ImageData, as_image_data, cifar10_folder, data_pair
 from arch2vec.evaluators.darts.network import as_genotype
 from arch2vec.evaluators.darts.trainer import Log, train_cell
 from arch2vec.spaces.cells import Cells
@@ -75,6 +75,8 @@ class TrainingEvaluator(Evaluator):
             raise ValueError(
                 f"TrainingEvaluator: train_portion must be in (0, 1), got {train_portion}"
             )
+        if isinstance(data, (str, Path)):
+            cifar10_folder(data)  # a wrong folder fails here, before any search starts
         self.data = data
         self._given = (train_data, valid_data, test_data)
         self._splits: tuple[ImageData, ImageData, ImageData | None] | None = None

@@ -320,6 +320,7 @@ def final_evaluation(
     measured in the last ``last`` epochs; the result is :func:`train_cell`'s record plus
     ``test_accuracy_final`` and ``test_error`` (percent, of the last epoch).
     """
+    genotype = as_genotype(genotype)  # a malformed genotype fails before any data is read
     train, test = data_pair(data, "final_evaluation")
     if test is None:
         raise ValueError("final_evaluation: data has no test set (pass a folder or (train, test))")
