@@ -176,3 +176,23 @@ def test_hashes_distinct(space, pool):
     out = space.hash(Cells(np.concatenate([adj, adj]), np.concatenate([ops, bad])))
     assert out[0] == h[int(index_of([RESNET])[0])]
     assert out[1] == ""
+
+
+def test_hashes_cached_beside_the_space_cache(tmp_path, pool, monkeypatch):
+    first = NB201Space(data_dir=tmp_path)
+    table = first.hashes()
+    np.testing.assert_array_equal(table, first.hash(pool))
+    assert first.hashes() is table  # once per object
+    assert (tmp_path / "nb201_hashes.npz").is_file()
+
+    def no_hashing(self, cells):
+        raise AssertionError("the cached table should be read, not recomputed")
+
+    monkeypatch.setattr(NB201Space, "hash", no_hashing)
+    np.testing.assert_array_equal(NB201Space(data_dir=tmp_path).hashes(), table)
+    monkeypatch.undo()
+    # a truncated cache is rebuilt, not trusted
+    data = (tmp_path / "nb201_hashes.npz").read_bytes()
+    (tmp_path / "nb201_hashes.npz").write_bytes(data[: len(data) // 2])
+    np.testing.assert_array_equal(NB201Space(data_dir=tmp_path).hashes(), table)
+    assert (tmp_path / "nb201_hashes.npz").stat().st_size == len(data)

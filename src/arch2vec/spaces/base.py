@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,11 @@ from typing import Any
 import numpy as np
 
 from arch2vec.spaces.cells import PAD, Cells
+
+HASH_CACHE_FORMAT = 1
+"""Bump when a space's hash function changes: cached hash tables of the old format rebuild."""
+
+_log = logging.getLogger(__name__)
 
 
 class SearchSpace(ABC):
@@ -27,9 +33,14 @@ class SearchSpace(ABC):
     native_key: str | None = None
     """Name of the space's native cell description in exports (``arch_str``, ``genotype``)."""
 
+    hash_cache: bool = False
+    """True where ``hashes()`` is worth caching on disk beside the space's cache (it takes
+    seconds to compute); the file is keyed by the space's name, options and pool size."""
+
     def __init__(self, data_dir: str | Path | None = None) -> None:
         self.data_dir = data_dir
         self._hash_order: np.ndarray | None = None
+        self._hash_table: np.ndarray | None = None
 
     @abstractmethod
     def all(self) -> Cells:
@@ -44,8 +55,36 @@ class SearchSpace(ABC):
         """``(B,)`` array of 32-hex strings (``''`` for an invalid cell)."""
 
     def hashes(self) -> np.ndarray:
-        """Hashes of ``all()``, aligned with pool indices."""
-        return self.hash(self.all())
+        """Hashes of ``all()``, aligned with pool indices: computed once per object and, where
+        ``hash_cache`` is set, once per data directory (``<space>[_<options>]_hashes.npz``)."""
+        if self._hash_table is None:
+            self._hash_table = self._cached_hashes() if self.hash_cache else None
+            if self._hash_table is None:
+                self._hash_table = self.hash(self.all())
+        return self._hash_table
+
+    def _cached_hashes(self) -> np.ndarray | None:
+        from arch2vec import io
+
+        options = self.options()
+        stem = "_".join([self.name, *(str(v) for v in options.values())])
+        path = io.data_dir(self.data_dir) / f"{stem}_hashes.npz"
+        expect = {
+            "format": HASH_CACHE_FORMAT,
+            "space": self.name,
+            "cells": len(self.all()),
+            **options,
+        }
+
+        def make() -> dict[str, np.ndarray]:
+            return {"hash": self.hash(self.all()).astype("S32")}
+
+        try:
+            table = io.cached_arrays(path, expect, make, log=_log.warning)["hash"]
+        except OSError as e:  # an unwritable data directory: compute, do not cache
+            _log.debug("hash cache %s unavailable: %s", path, e)
+            return None
+        return table.astype("U32")
 
     def options(self) -> dict[str, Any]:
         """The constructor options that, with the name and data directory, rebuild this space

@@ -363,6 +363,7 @@ class DartsSpace(SearchSpace):
     name = "darts"
     num_nodes = NUM_NODES
     native_key = "genotype"
+    hash_cache = True
     ops = NODE_TYPES
 
     def __init__(

@@ -176,6 +176,7 @@ class NB201Space(SearchSpace):
     name = "nb201"
     num_nodes = NUM_NODES
     native_key = "arch_str"
+    hash_cache = True
     ops = OPS
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
