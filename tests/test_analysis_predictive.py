@@ -260,3 +260,26 @@ def test_plot_predictive(tmp_path):
     assert out.read_bytes()[:8] == PNG
     with pytest.raises(ValueError, match="scatter"):
         plot_predictive({"results": {}}, tmp_path / "q.png")
+
+
+def test_predictive_plot_zooms_to_the_data():
+    from arch2vec.analysis.plots import pyplot
+    from arch2vec.analysis.predictive import predictive_figure
+
+    rng = np.random.default_rng(1)
+    true = rng.uniform(88, 94, 1000)
+    pred = true + rng.normal(0, 0.5, 1000)
+    pred[:3] = 20.0  # three wild predictions must not squeeze the rest into a corner
+    result = {
+        "scatter": {"a": {"true": true, "pred": pred, "train": np.arange(1000) < 10}},
+        "results": {"a": {"per_seed": {"seed": [0], "rmse": [1.0], "pearson_r": [0.9]}}},
+    }
+    fig = predictive_figure(result)
+    try:
+        ax = fig.axes[0]
+        lo, hi = ax.get_xlim()
+        assert 85 < lo < 88 and 94 < hi < 97, (lo, hi)
+        assert ax.get_ylim() == (lo, hi)
+        assert any(t.get_text() == "3 outside the view" for t in ax.texts)
+    finally:
+        pyplot().close(fig)

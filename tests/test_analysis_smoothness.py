@@ -304,3 +304,19 @@ def test_nb101_neighbours_and_walk(nb101_space):
     walk = sm.random_walk(nb101_space, length=200, seed=0)
     assert (sm.walk_edit_distances(nb101_space, walk) == 1).all()
     assert nb101_space.is_valid(pool[walk]).all()
+
+
+def test_distance_plot_title_is_not_cut():
+    from arch2vec.analysis.plots import pyplot
+    from arch2vec.analysis.smoothness import distance_boxes_figure
+
+    groups = {"arch2vec": {1: np.array([1.0, 2.0]), 2: np.array([2.0, 3.0, 4.0])}}
+    title = "nb201: 44,850 pairs of cells of a 300-cell random walk (arch2vec, random walk)"
+    fig = distance_boxes_figure(groups, title)
+    try:
+        fig.canvas.draw()
+        box = fig._suptitle.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+        assert fig._suptitle.get_text().replace("\n", " ") == title
+    finally:
+        pyplot().close(fig)

@@ -13,7 +13,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "arch2vec"
 STAGES = ["spaces", "models", "benchmarks", "evaluators", "search", "analysis", "cli"]
-BASE = {"arch2vec", "arch2vec.io", "arch2vec.errors", "arch2vec.registry", "arch2vec.executor"}
+BASE = {
+    "arch2vec",
+    "arch2vec.io",
+    "arch2vec.errors",
+    "arch2vec.registry",
+    "arch2vec.executor",
+    "arch2vec.progress",
+}
 
 
 def module_name(path: Path) -> str:

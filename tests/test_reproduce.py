@@ -1,4 +1,5 @@
 import csv
+import json
 
 import numpy as np
 from conftest import shared_file
@@ -83,6 +84,32 @@ def test_table3_markdown_and_regret_plot(tmp_path):
     assert (np.diff(regret, axis=1) <= 1e-9).all()  # best-so-far regret never rises
     png = plot_regret({"RS": exp}, 91.61, tmp_path / "r.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_regret_plot_is_log_and_says_how_many_runs(tmp_path):
+    from arch2vec import benchmarks, search
+    from arch2vec.analysis.plots import curves_figure, pyplot, regret_curves
+
+    bench = benchmarks.load("nb201", "cifar10")
+    search.run("random", bench, runs=2, budget_queries=30, out_dir=tmp_path / "rs", seed=5)
+    # a search that finds the optimum at once: its mean regret reaches zero
+    hit = tmp_path / "hit"
+    search.run("random", bench, runs=1, budget_queries=1, out_dir=hit, seed=0)
+    row = json.loads((hit / "runs.jsonl").read_text())
+    row["best_valid"] = [bench.best_valid]
+    (hit / "runs.jsonl").write_text(json.dumps(row) + "\n")
+    curves = regret_curves({"RS": tmp_path / "rs", "lucky": hit}, bench.best_valid)
+    assert list(curves) == ["RS (2 runs)", "lucky (1 run)"]
+    x, mean, low, high = curves["RS (2 runs)"]
+    assert list(x) == list(range(1, 31)) and (low <= mean).all() and (mean <= high).all()
+    fig = curves_figure(curves, "queries", "regret", logy=True)
+    try:
+        ax = fig.axes[0]
+        assert ax.get_yscale() == "log"  # zeros do not switch the axis back to linear
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
+        assert any("reached zero regret" in t.get_text() for t in ax.texts)
+    finally:
+        pyplot().close(fig)
 
 
 def test_table2_markdown_says_subset():

@@ -129,6 +129,51 @@ def save_figure(fig, out: str | Path) -> Path:
     return out
 
 
+def curves_figure(
+    curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    logx: bool = False,
+    logy: bool = False,
+):
+    """The figure of :func:`plot_curves` (the caller closes it). On a log y axis a mean of
+    zero (every run found the optimum) is not drawn: a line that ends has reached zero, and
+    the figure says so."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    means = np.concatenate([c[1] for c in curves.values()]) if curves else np.array([])
+    log = logy and bool(np.any(means > 0))
+    for label, (x, mean, low, high) in curves.items():
+        line = ax.plot(x, mean, label=label, lw=1.6)[0]
+        if log:  # the band's lower edge may be 0 where the mean is not
+            positive = mean[mean > 0]
+            low = np.maximum(low, positive.min() / 10 if positive.size else 0)
+        ax.fill_between(x, low, high, alpha=0.18, color=line.get_color(), lw=0)
+    if logx:
+        ax.set_xscale("log")
+    if log:
+        ax.set_yscale("log", nonpositive="mask")
+        if np.any(means <= 0):
+            ax.annotate(
+                "a line that stops has reached zero regret",
+                (0.99, 0.01),
+                xycoords="axes fraction",
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="0.35",
+            )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    if curves:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_curves(
     curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     out: str | Path,
@@ -139,26 +184,11 @@ def plot_curves(
     logy: bool = False,
 ) -> Path:
     """One line (``x``, mean) with its band (``low``, ``high``) per label, saved as a PNG."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    fig = curves_figure(curves, xlabel, ylabel, title, logx, logy)
     try:
-        for label, (x, mean, low, high) in curves.items():
-            ax.plot(x, mean, label=label)
-            ax.fill_between(x, low, high, alpha=0.2)
-        if logx:
-            ax.set_xscale("log")
-        means = np.concatenate([c[1] for c in curves.values()]) if curves else np.array([])
-        if logy and means.size and np.nanmin(means) > 0:
-            ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend()
-        fig.tight_layout()
         return save_figure(fig, out)
     finally:
-        plt.close(fig)
+        pyplot().close(fig)
 
 
 def plot_ecdf(
@@ -186,6 +216,22 @@ def plot_ecdf(
         plt.close(fig)
 
 
+def regret_curves(
+    experiments: dict[str, str | Path], optimum: float, key: str = "best_valid"
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Mean regret by query with a 95% band of the mean, per experiment directory; each label
+    says how many runs its curve averages (``"RS (20 runs)"``)."""
+    curves = {}
+    for label, exp_dir in experiments.items():
+        runs = read_runs(exp_dir)
+        mean, low, high, _ = mean_band(
+            regret_by_query([runs[k] for k in sorted(runs)], optimum, key)
+        )
+        name = f"{label} ({len(runs)} run{'s' * (len(runs) != 1)})"
+        curves[name] = (np.arange(1, len(mean) + 1), mean, low, high)
+    return curves
+
+
 def plot_regret(
     experiments: dict[str, str | Path],
     optimum: float,
@@ -193,12 +239,13 @@ def plot_regret(
     key: str = "best_valid",
     title: str = "",
 ) -> Path:
-    """Mean regret (with a 95% band of the mean) against queries, one line per experiment."""
-    curves = {}
-    for label, exp_dir in experiments.items():
-        runs = read_runs(exp_dir)
-        mean, low, high, _ = mean_band(
-            regret_by_query([runs[k] for k in sorted(runs)], optimum, key)
-        )
-        curves[label] = (np.arange(1, len(mean) + 1), mean, low, high)
-    return plot_curves(curves, out, "queries", "regret of the validation accuracy (%)", title=title)
+    """Mean regret (with a 95% band of the mean) against queries, one line per experiment, on
+    a log axis (as the paper draws it)."""
+    return plot_curves(
+        regret_curves(experiments, optimum, key),
+        out,
+        "queries",
+        "regret of the validation accuracy (%)",
+        title=title or "mean regret, 95% band",
+        logy=True,
+    )

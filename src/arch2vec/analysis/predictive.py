@@ -50,6 +50,7 @@ ruins the GP fit of every representation. Without the 40 cells below 50 % in the
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -61,7 +62,10 @@ import numpy as np
 import torch
 
 from arch2vec.models.regressor import supervised_embedding
+from arch2vec.progress import Progress
 from arch2vec.spaces.cells import Cells
+
+_log = logging.getLogger(__name__)
 
 Features = np.ndarray | Callable[[np.ndarray, int], np.ndarray]
 
@@ -169,9 +173,11 @@ def evaluate_predictive(
     threshold: float = 80.0,
     seed: int = 0,
     gp_options: dict[str, Any] | None = None,
-    log: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """GP-predictiveness of each representation, over ``seeds`` draws of the training cells.
+    """GP-predictiveness of each representation, over ``seeds`` draws of the training cells
+    (``progress``: count the fits, :mod:`arch2vec.progress`; each fit's figures are DEBUG
+    messages of this module's logger).
 
     ``features_by_name`` maps a name to ``(num_cells, d)`` features indexed like ``accuracy``, or
     to a callable ``(train_idx, seed) -> features`` (re-trained per seed, e.g. the supervised
@@ -224,6 +230,12 @@ def evaluate_predictive(
         name: {"seed": [], "rmse": [], "pearson_r": [], "seconds": []} for name in features_by_name
     }
     scatter: dict[str, dict[str, np.ndarray]] = {}
+    bar = Progress(
+        total=seeds * len(features_by_name),
+        desc=f"predictive: GP fits on {train_size} cells",
+        unit="fit",
+        enabled=progress,
+    )
     for s in range(seeds):
         rng = np.random.default_rng(seed + s)
         train_idx = rng.choice(pool, size=train_size, replace=False)
@@ -254,8 +266,12 @@ def evaluate_predictive(
                     "pred": pred,
                     "train": np.isin(evaluated, train_idx),
                 }
-            if log is not None:
-                log(f"seed {seed + s} {name}: RMSE {rmse:.3f} %, r {r:.3f} ({seconds:.1f} s)")
+            _log.debug(
+                "seed %d %s: RMSE %.3f %%, r %.3f (%.1f s)", seed + s, name, rmse, r, seconds
+            )
+            bar.update(1)
+            bar.note(**{name: f"RMSE {rmse:.3f} %"})
+    bar.close()
     results = {}
     for name, p in per.items():
         rmse = p["rmse"]
@@ -292,40 +308,78 @@ def evaluate_predictive(
     }
 
 
-def plot_predictive(result: dict[str, Any], out_png: str | Path, title: str = "") -> Path:
-    """Predicted against true accuracy of the evaluated cells (first seed), one panel per
-    representation, with the diagonal; RMSE and r of that seed in each panel's title."""
-    from arch2vec.analysis.plots import pyplot, save_figure
+def predictive_figure(result: dict[str, Any], title: str = ""):
+    """The figure of :func:`plot_predictive` (the caller closes it).
+
+    Every panel zooms to the same square around the data: the 1st–99th percentiles of the true
+    and predicted accuracies widened by a quarter of their span (never beyond the data), so a
+    few wild predictions do not squeeze the data into a corner; points outside are counted in
+    the panel ("k outside the view")."""
+    from arch2vec.analysis.plots import pyplot
 
     plt = pyplot()
     scatter = result.get("scatter") or {}
     if not scatter:
         raise ValueError("plot_predictive: the result has no scatter data")
     names = list(scatter)
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), dpi=120, squeeze=False)
-    lo = min(min(v["true"].min(), v["pred"].min()) for v in scatter.values())
-    hi = max(max(v["true"].max(), v["pred"].max()) for v in scatter.values())
-    pad = 0.02 * (hi - lo if hi > lo else 1.0)
+    values = np.concatenate(
+        [
+            np.r_[np.asarray(v["true"], float), np.asarray(v["pred"], float)]
+            for v in scatter.values()
+        ]
+    )
+    values = values[np.isfinite(values)]
+    lo, hi = np.percentile(values, [1, 99]) if values.size else (0.0, 100.0)
+    span = hi - lo if hi > lo else 1.0  # the data's own tails are kept, far outliers are not
+    lo, hi = max(values.min(), lo - span / 4), min(values.max(), hi + span / 4)
+    pad = 0.03 * (hi - lo if hi > lo else 1.0)
+    lo, hi = lo - pad, hi + pad
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.4), dpi=120, squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         v = scatter[name]
+        true, pred = np.asarray(v["true"], float), np.asarray(v["pred"], float)
         per = result["results"][name]["per_seed"]
         train = np.asarray(v["train"], dtype=bool)
-        ax.scatter(v["true"][~train], v["pred"][~train], s=2, alpha=0.3, label="predicted")
-        ax.scatter(v["true"][train], v["pred"][train], s=6, c="C3", label="training cells")
-        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=1)
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_ylim(lo - pad, hi + pad)
+        ax.scatter(true[~train], pred[~train], s=2, alpha=0.3, label="predicted", rasterized=True)
+        ax.scatter(true[train], pred[train], s=6, c="C3", label="training cells")
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_aspect("equal")
+        outside = int(np.sum((true < lo) | (true > hi) | (pred < lo) | (pred > hi)))
+        if outside:
+            ax.annotate(
+                f"{outside:,} outside the view",
+                (0.98, 0.02),
+                xycoords="axes fraction",
+                ha="right",
+                fontsize=7,
+                color="0.35",
+            )
         ax.set_xlabel("true accuracy (%)")
         ax.set_ylabel("predicted accuracy (%)")
         which = f" (seed {per['seed'][0]})" if per.get("seed") else ""
-        ax.set_title(f"{name}{which}: RMSE {per['rmse'][0]:.3f} %, r {per['pearson_r'][0]:.3f}")
+        ax.set_title(
+            f"{name}{which}\nRMSE {per['rmse'][0]:.3f} %, r {per['pearson_r'][0]:.3f}",
+            fontsize=9,
+        )
         ax.legend(loc="upper left", fontsize=7, markerscale=2)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    out = save_figure(fig, out_png)
-    plt.close(fig)
-    return out
+    return fig
+
+
+def plot_predictive(result: dict[str, Any], out_png: str | Path, title: str = "") -> Path:
+    """Predicted against true accuracy of the evaluated cells (first seed), one panel per
+    representation, with the diagonal; RMSE and r of that seed in each panel's title."""
+    from arch2vec.analysis.plots import pyplot, save_figure
+
+    fig = predictive_figure(result, title)
+    try:
+        return save_figure(fig, out_png)
+    finally:
+        pyplot().close(fig)
 
 
 INCLUDE = ("arch2vec", "supervised", "flat")
@@ -347,7 +401,7 @@ def run_predictive(
     columns: dict[str, str] | None = None,
     supervised_options: dict[str, Any] | None = None,
     threads: int | None = 1,
-    log: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Figure 1 of the paper on a benchmark: write ``out_dir/predictive.json`` and
     ``out_dir/predictive.png``, and return the JSON's content.
@@ -361,7 +415,7 @@ def run_predictive(
     set ruins the GP fit of every representation; the paper's protocol keeps them: None); see
     :func:`evaluate_predictive` for the protocol and
     :func:`supervised_embedding` (``supervised_options``) for the supervised representation.
-    ``threads`` sets torch's thread count (None: leave it).
+    ``threads`` sets torch's thread count (None: leave it); ``progress``: count the GP fits.
     """
     from arch2vec import __version__, benchmarks, io, spaces
     from arch2vec.models.run import load_embeddings
@@ -412,7 +466,7 @@ def run_predictive(
         features["flat"] = flat_encoding(cells, len(space.ops))
     start = time.perf_counter()
     result = evaluate_predictive(
-        features, accuracy, pool, train_size, seeds, threshold, seed, log=log
+        features, accuracy, pool, train_size, seeds, threshold, seed, progress=progress
     )
     wall = time.perf_counter() - start
     out_dir = Path(out_dir)

@@ -290,18 +290,19 @@ def walk_edit_distances(space: SearchSpace, walk: np.ndarray) -> np.ndarray:
 # Plots
 
 
-def plot_distance_boxes(
-    groups_by_name: dict[str, dict[int, np.ndarray]], out_png: str | Path, title: str = ""
-) -> Path:
-    """Box plots of L2 distance (y) against edit distance (x), one panel per embedding name.
+def distance_boxes_figure(groups_by_name: dict[str, dict[int, np.ndarray]], title: str = ""):
+    """The figure of :func:`plot_distance_boxes` (the caller closes it); a long title wraps to
+    the figure's width instead of being cut."""
+    import textwrap
 
-    Boxes are quartiles, whiskers 1.5 IQR, outliers not drawn; each panel has its own y scale.
-    """
     if not groups_by_name:
         raise ValueError("plot_distance_boxes: no embeddings to plot")
     plt = pyplot()
     n = len(groups_by_name)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), dpi=130, squeeze=False)
+    width = max(4.8 * n, 5.2)
+    fig, axes = plt.subplots(
+        1, n, figsize=(width, 3.8), dpi=130, squeeze=False, layout="constrained"
+    )
     for ax, (name, groups) in zip(axes[0], groups_by_name.items(), strict=True):
         keys = sorted(k for k, v in groups.items() if len(v))
         ax.boxplot(
@@ -314,14 +315,25 @@ def plot_distance_boxes(
         ax.set_xticks(np.arange(len(keys)), [str(k) for k in keys])
         ax.set_xlabel("edit distance")
         ax.set_ylabel("L2 distance in the embedding")
-        ax.set_title(name)
+        ax.set_title(name, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out_png = save_figure(fig, out_png)
-    plt.close(fig)
-    return out_png
+        fig.suptitle(textwrap.fill(title, width=int(width * 10)), fontsize=10)
+    return fig
+
+
+def plot_distance_boxes(
+    groups_by_name: dict[str, dict[int, np.ndarray]], out_png: str | Path, title: str = ""
+) -> Path:
+    """Box plots of L2 distance (y) against edit distance (x), one panel per embedding name.
+
+    Boxes are quartiles, whiskers 1.5 IQR, outliers not drawn; each panel has its own y scale.
+    """
+    fig = distance_boxes_figure(groups_by_name, title)
+    try:
+        return save_figure(fig, out_png)
+    finally:
+        pyplot().close(fig)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -515,9 +515,10 @@ def read_nb101(
       evaluation), ``train_seconds`` (mean final training time),
     - ``params`` (int64 trainable parameters, from the first record of the hash).
 
-    ``verify=True`` also checks every data CRC (slower). ``progress=True`` shows a tqdm
-    bar. Raises FileNotFoundError for a missing file and a one-line ValueError naming the
-    record for framing, JSON or metrics errors, or when no record has ``epochs``.
+    ``verify=True`` also checks every data CRC (slower). ``progress=True`` shows progress
+    (:mod:`arch2vec.progress`). Raises FileNotFoundError for a missing file and a one-line
+    ValueError naming the record for framing, JSON or metrics errors, or when no record has
+    ``epochs``.
     """
     p = _check_exists(path)
     index: dict[str, int] = {}
@@ -531,19 +532,16 @@ def read_nb101(
     a2b = binascii.a2b_base64
     loads = json.loads
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    from arch2vec.progress import Progress
 
-        bar = tqdm(total=os.path.getsize(p), unit="B", unit_scale=True, desc="NAS-Bench-101")
-    last_off = 0
+    size_mb = -(-os.path.getsize(p) // 2**20)
+    bar = Progress(total=size_mb, unit="MB", desc=f"read {os.path.basename(p)}", enabled=progress)
     n_total = 0
     try:
         for idx, off, data in _frames(p, verify):
             n_total += 1
-            if bar is not None and idx % 8192 == 0:
-                bar.update(off - last_off)
-                last_off = off
+            if idx % 8192 == 0:
+                bar.set(off // 2**20)
             try:
                 row = loads(data)
                 module_hash, ep, _, _, raw = row
@@ -573,9 +571,8 @@ def read_nb101(
             va_list.append(va)
             te_list.append(te)
     finally:
-        if bar is not None:
-            bar.update(os.path.getsize(p) - last_off)
-            bar.close()
+        bar.set(size_mb)
+        bar.close()
 
     if not hashes:
         if n_total == 0:

@@ -9,8 +9,10 @@ commands, so ``arch2vec --help`` starts fast. Errors the library raises (``Value
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from arch2vec import __version__
 from arch2vec.cli import analyze, bench, darts, models, reproduce, search, space
@@ -29,7 +31,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for module in (space, models, bench, search, analyze, reproduce, darts):
         module.add(commands)
+    for leaf in _leaves(parser):
+        chatter = leaf.add_argument_group("messages").add_mutually_exclusive_group()
+        chatter.add_argument(
+            "-v", "--verbose", action="store_true", help="also print debug messages"
+        )
+        chatter.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            help="print warnings and errors only: no progress bars or progress lines",
+        )
     return parser
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of the commands themselves (``space build``, ``search run``, ...)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for sub in subs for child in sub.choices.values() for leaf in _leaves(child)]
+
+
+@contextmanager
+def messages(verbose: bool = False, quiet: bool = False) -> Iterator[None]:
+    """While a command runs, the ``arch2vec`` loggers' messages go to standard error: INFO and
+    above (progress lines when standard error is not a terminal, notes), DEBUG too with
+    ``verbose``, warnings only with ``quiet`` (which also turns progress bars off). The
+    loggers are left as they were found."""
+    logger = logging.getLogger("arch2vec")
+    before = logger.level, logger.propagate
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s arch2vec: %(message)s", "%H:%M:%S"))
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     when the work itself failed (``RuntimeError``: every evaluation failed, training diverged)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with messages(getattr(args, "verbose", False), getattr(args, "quiet", False)):
+            return args.func(args)
     except (ValueError, OSError) as e:
         return _error(e, 2)
     except RuntimeError as e:

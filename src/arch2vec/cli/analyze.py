@@ -26,7 +26,7 @@ def cmd_predictive(args: argparse.Namespace) -> int:
         file=args.file,
         data_dir=args.data_dir,
         columns=key_values(args.column, "--column"),
-        log=None if args.json else log,
+        progress=not args.json,
     )
     if args.json:
         print_json(result["results"], indent=2)

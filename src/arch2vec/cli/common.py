@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
@@ -113,7 +114,8 @@ def key_values(items: list[str] | None, what: str) -> dict[str, str]:
 
 
 def log(message: str) -> None:
-    print(message, file=sys.stderr)
+    """A note for the user on standard error (an INFO message: ``--quiet`` hides it)."""
+    logging.getLogger("arch2vec.cli").info(message)
 
 
 def print_json(obj: Any, **kw: Any) -> None:

@@ -22,6 +22,7 @@ from arch2vec import spaces
 from arch2vec.models import MODELS
 from arch2vec.models.metrics import reconstruction
 from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, encode, pool_nodes
+from arch2vec.progress import Progress
 from arch2vec.spaces import spec as space_specs
 from arch2vec.spaces.cells import Cells
 
@@ -189,62 +190,56 @@ def train_epochs(
     torch.set_num_threads(config.threads)
     data = cell_tensors(train, num_ops)
     steps = -(-len(train) // config.batch_size)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=config.epochs * steps,
-            initial=start_epoch * steps,
-            unit="step",
-            desc=f"pretrain {config.model} on {config.space}",
-            disable=None,
-        )
+    bar = Progress(
+        total=config.epochs * steps,
+        initial=start_epoch * steps,
+        unit="step",
+        desc=f"pretrain {config.model} on {config.space}",
+        enabled=progress,
+    )
     records = []
     model.train()
-    for epoch in range(start_epoch, config.epochs):
-        t0 = time.perf_counter()
-        order = torch.from_numpy(
-            np.random.default_rng([config.seed, epoch]).permutation(len(train))
-        )
-        noise = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-        total = 0.0
-        for step in range(steps):
-            b = order[step * config.batch_size : (step + 1) * config.batch_size]
-            out = model(data["ops"][b], data["adj"][b], generator=noise)
-            loss, _ = model.loss(
-                *out, data["op_target"][b], data["adj_target"][b], beta=config.beta
+    with bar:
+        for epoch in range(start_epoch, config.epochs):
+            t0 = time.perf_counter()
+            order = torch.from_numpy(
+                np.random.default_rng([config.seed, epoch]).permutation(len(train))
             )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(b)
-            if bar is not None:
+            noise = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+            total = 0.0
+            for step in range(steps):
+                b = order[step * config.batch_size : (step + 1) * config.batch_size]
+                out = model(data["ops"][b], data["adj"][b], generator=noise)
+                loss, _ = model.loss(
+                    *out, data["op_target"][b], data["adj_target"][b], beta=config.beta
+                )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(b)
                 bar.update(1)
-        seconds = time.perf_counter() - t0
-        if not math.isfinite(total):
-            raise RuntimeError(
-                f"training diverged in epoch {epoch + 1} (the loss is {total}); try a smaller lr "
-                "or beta"
-            )
-        record = {
-            "epoch": epoch + 1,
-            "loss": total / len(train),
-            "seconds": round(seconds, 2),
-            "cells_per_second": round(len(train) / seconds, 1),
-            **{f"heldout_{k}": v for k, v in reconstruction(model, held, num_ops).items()},
-        }
-        model.train()
-        records.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        if bar is not None:
-            bar.set_postfix(
+            seconds = time.perf_counter() - t0
+            if not math.isfinite(total):
+                raise RuntimeError(
+                    f"training diverged in epoch {epoch + 1} (the loss is {total}); try a "
+                    "smaller lr or beta"
+                )
+            record = {
+                "epoch": epoch + 1,
+                "loss": total / len(train),
+                "seconds": round(seconds, 2),
+                "cells_per_second": round(len(train) / seconds, 1),
+                **{f"heldout_{k}": v for k, v in reconstruction(model, held, num_ops).items()},
+            }
+            model.train()
+            records.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
+            bar.note(
+                epoch=f"{epoch + 1}/{config.epochs}",
                 loss=f"{record['loss']:.4f}",
                 heldout=f"{record['heldout_reconstruction_accuracy']:.4f}",
             )
-    if bar is not None:
-        bar.close()
     model.eval()
     return records
 

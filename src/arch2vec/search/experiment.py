@@ -19,6 +19,7 @@ so a resumed experiment equals an uninterrupted one. Resuming with other setting
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -33,10 +34,13 @@ from arch2vec import __version__, io, spaces
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.evaluators.base import Evaluator
 from arch2vec.evaluators.table import TableEvaluator
+from arch2vec.progress import Progress
 from arch2vec.search import engine, record
 from arch2vec.search.base import Strategy, check_params
 from arch2vec.search.budget import Budget
 from arch2vec.spaces.base import SearchSpace
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,6 +77,9 @@ class _Runs:
     budget: tuple[float | None, int | None]
     seed: int
     journal_dir: Path | None
+    counters: str | None = None
+    """A local directory where a run in a worker process counts its queries (``run-N``), for
+    the progress bar; None: not counted."""
     label = "a search run"
 
     def __call__(
@@ -97,7 +104,18 @@ class _Runs:
             from arch2vec.executor import LocalExecutor
 
             executor = LocalExecutor(1)  # cell by cell, inline; a cell that raises is retried
-        trace = engine.run(
+        counter = None
+        if on_evaluation is None and self.counters is not None:
+            counter = on_evaluation = _Counter(Path(self.counters) / f"run-{run}")
+        try:
+            trace = self._trace(strategy, seed, executor, journal, stop, on_evaluation)
+        finally:
+            if counter is not None:
+                counter.close()
+        return {"run": run, **trace.to_dict()}
+
+    def _trace(self, strategy, seed, executor, journal, stop, on_evaluation) -> engine.Trace:
+        return engine.run(
             strategy,
             self.evaluator,
             Budget(*self.budget),
@@ -108,7 +126,51 @@ class _Runs:
             stop=stop,
             on_evaluation=on_evaluation,
         )
-        return {"run": run, **trace.to_dict()}
+
+
+class _Counter:
+    """Queries done by a run in a worker process, written to a file at most 4 times a second
+    (the experiment's process reads it for the progress bar). Best effort: a file that cannot
+    be written (a worker on another machine) is not counted."""
+
+    def __init__(self, path: Path) -> None:
+        self.count, self.written = 0, 0.0
+        try:
+            self.fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        except OSError:
+            self.fd = None
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.fd is not None and time.monotonic() - self.written >= 0.25:
+            self._write()
+
+    def _write(self) -> None:
+        self.written = time.monotonic()
+        try:
+            os.pwrite(self.fd, f"{self.count:>20d}".encode(), 0)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self.fd is not None:
+            self._write()
+            os.close(self.fd)
+            self.fd = None
+
+
+def _read_counters(directory: str, skip: set[int]) -> int:
+    """Queries counted by the runs in ``directory`` other than those in ``skip``."""
+    total = 0
+    for entry in os.scandir(directory):
+        run = entry.name.removeprefix("run-")
+        if run.isdigit() and int(run) not in skip:
+            try:
+                with open(entry.path, "rb") as f:
+                    total += int(f.read(20) or 0)
+            except (OSError, ValueError):
+                continue
+    return total
 
 
 def _identity(config: Any) -> Any:
@@ -255,6 +317,27 @@ def run(
             io.remove_stale_temps(out)  # of a killed owner: this process owns the directory
             done = {k: v for k, v in record.read_runs(out).items() if k < runs}
         todo = [r for r in range(runs) if r not in done]
+        if done:
+            _log.info("%s: resuming, %d of %d runs already done", out, len(done), runs)
+        evaluations = parallel == "evaluations"
+        pool = _executor(
+            executor, workers if evaluations else min(workers, len(todo)), address, evaluations
+        )
+        _log.debug(
+            "%d run(s) of %s on %s; %s in %s",
+            len(todo),
+            cls.name,
+            evaluator.describe().get("benchmark", evaluator.name),
+            parallel,
+            "this process"
+            if pool is None
+            else f"{pool.capacity} worker(s) of {type(pool).__name__}",
+        )
+        counting = None  # runs in worker processes count their queries there (progress bar)
+        if progress and pool is not None and not evaluations and todo:
+            import tempfile
+
+            counting = tempfile.mkdtemp(prefix="arch2vec-progress-")
         task = _Runs(
             cls,
             params,
@@ -265,10 +348,7 @@ def run(
             (budget_seconds, budget_queries),
             seed,
             None if evaluator.lookup else out,
-        )
-        evaluations = parallel == "evaluations"
-        pool = _executor(
-            executor, workers if evaluations else min(workers, len(todo)), address, evaluations
+            counting,
         )
         try:
             if pool is not None:  # something that cannot reach the workers fails here, before
@@ -282,10 +362,14 @@ def run(
                     out / record.RUNS, "".join(json.dumps(done[k]) + "\n" for k in sorted(done))
                 )
             start = time.perf_counter()
-            _drive(task, todo, parallel, pool, done, out, progress, on_run, runs)
+            _drive(task, todo, parallel, pool, done, out, progress, on_run)
         finally:
             if pool is not None and isinstance(executor, str):
                 pool.shutdown()
+            if counting is not None:
+                import shutil
+
+                shutil.rmtree(counting, ignore_errors=True)
         rows = [done[k] for k in sorted(done)]
         summary = record.summarise(
             rows,
@@ -329,58 +413,76 @@ def _drive(
     out: Path | None,
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
-    runs: int,
 ) -> None:
-    """Run ``todo``, recording each run as it finishes."""
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        queries = task.budget[1]
-        if parallel == "runs":
-            bar = tqdm(total=runs, initial=len(done), unit="run", desc=task.cls.name, disable=None)
-        else:
-            total = None if queries is None else runs * queries
-            bar = tqdm(total=total, unit="cell", desc=task.cls.name, disable=None)
+    """Run ``todo``, recording each run as it finishes; the progress bar counts queries (of
+    runs in worker processes: as they count them in ``task.counters``)."""
+    queries = task.budget[1]
+    bar = Progress(
+        total=None if queries is None else len(todo) * queries,
+        desc=f"{task.cls.name}: {len(todo)} run{'s' * (len(todo) != 1)}",
+        unit="query",
+        enabled=progress and bool(todo),
+    )
     lock = threading.Lock()
+    finished_runs: set[int] = set()
+    finished_queries = 0
+
+    def count() -> None:  # holding the lock
+        if task.counters is not None:
+            bar.set(finished_queries + _read_counters(task.counters, finished_runs))
 
     def finished(row: dict[str, Any]) -> None:
+        nonlocal finished_queries
         with lock:
             if out is not None:
                 io.append_line(out / record.RUNS, row)
             done[row["run"]] = row
-            if bar is not None and parallel == "runs":
-                bar.update(1)
+            finished_runs.add(row["run"])
+            finished_queries += len(row["index"])
+            count()
+            bar.note(runs=f"{len(finished_runs)}/{len(todo)}")
         if on_run is not None:
             on_run(row)
 
     def tick() -> None:
-        with lock:
-            bar.update(1)
+        bar.update(1)
 
-    try:
-        if parallel == "evaluations":
-            _threads(task, todo, pool, finished, tick if bar is not None else None)
-        elif pool is None:
-            for r in todo:
-                finished(task(r))
-        elif todo:
-            from arch2vec.executor import Failure
+    stop_watching = threading.Event()
 
-            failed: list[str] = []
+    def watch() -> None:
+        while not stop_watching.wait(0.5):
+            with lock:
+                count()
 
-            def on_result(pos: int, row: Any) -> None:
-                if isinstance(row, Failure):
-                    failed.append(f"run {todo[pos]}: {row.error}")
-                else:
-                    finished(row)
+    watcher = None
+    with bar:
+        try:
+            if parallel == "evaluations":
+                _threads(task, todo, pool, finished, tick if progress else None)
+            elif pool is None:
+                for r in todo:
+                    finished(task(r, on_evaluation=tick if progress else None))
+            elif todo:
+                from arch2vec.executor import Failure
 
-            pool.map(task, todo, on_result=on_result)
-            if failed:
-                raise RuntimeError(f"{len(failed)} run(s) failed; first: {failed[0]}")
-    finally:
-        if bar is not None:
-            bar.close()
+                if task.counters is not None:
+                    watcher = threading.Thread(target=watch, daemon=True)
+                    watcher.start()
+                failed: list[str] = []
+
+                def on_result(pos: int, row: Any) -> None:
+                    if isinstance(row, Failure):
+                        failed.append(f"run {todo[pos]}: {row.error}")
+                    else:
+                        finished(row)
+
+                pool.map(task, todo, on_result=on_result)
+                if failed:
+                    raise RuntimeError(f"{len(failed)} run(s) failed; first: {failed[0]}")
+        finally:
+            stop_watching.set()
+            if watcher is not None:
+                watcher.join()
 
 
 def _threads(

@@ -228,16 +228,15 @@ class SearchSpace(ABC):
         import json
 
         from arch2vec import io
+        from arch2vec.progress import Progress
 
         pool = self.all()
         hashes = self.hashes()
         total = len(pool)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="cell", desc=f"export {self.name}", disable=None)
-        with io.atomic_open(path, "w") as f:
+        with (
+            io.atomic_open(path, "w") as f,
+            Progress(total=total, unit="cell", desc=f"export {self.name}", enabled=progress) as bar,
+        ):
             for start in range(0, total, chunk):
                 cells = pool[start : start + chunk]
                 native = self.to_native(cells) if self.native_key else None
@@ -252,10 +251,7 @@ class SearchSpace(ABC):
                     if native is not None:
                         row[self.native_key] = native[k]
                     f.write(json.dumps(row) + "\n")
-                if bar is not None:
-                    bar.update(len(cells))
-        if bar is not None:
-            bar.close()
+                bar.update(len(cells))
         return total
 
     def onehot(self, cells: Cells) -> np.ndarray:
