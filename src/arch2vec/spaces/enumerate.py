@@ -39,16 +39,21 @@ def full_dags(n: int, max_edges: int) -> np.ndarray:
     vertex (every vertex but the input has an in-edge, every vertex but the output an out-edge:
     every vertex is on a path from the input to the output).
 
-    Returned as ``(M, n, n)`` uint8 in increasing official bit order.
+    Returned as ``(M, n, n)`` uint8 in increasing official bit order. The conditions are tested on
+    the integer codes, one bit mask per vertex, so that only the few surviving codes (4,793 of the
+    2**21 for ``n = 7``) are unpacked into matrices.
     """
     src, dst = triu_index(n)
     bits = np.arange(2 ** len(src), dtype=np.int64)
+    weight = np.int64(1) << np.arange(len(src), dtype=np.int64)
+    out_of = [weight[src == v].sum() for v in range(n - 1)]  # bits of the edges out of v
+    into = [weight[dst == v].sum() for v in range(1, n)]  # bits of the edges into v
+    for mask in out_of + into:
+        bits = bits[(bits & mask) != 0]
     bits = bits[popcount(bits) <= max_edges]
     adj = np.zeros((len(bits), n, n), dtype=np.uint8)
     adj[:, src, dst] = (bits[:, None] >> np.arange(len(src))) & 1
-    has_out = adj[:, :-1, :].any(axis=2).all(axis=1)
-    has_in = adj[:, :, 1:].any(axis=1).all(axis=1)
-    return adj[has_out & has_in]
+    return adj
 
 
 def inner_perms(n: int) -> np.ndarray:

@@ -33,7 +33,7 @@ from arch2vec import io
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells, check_adjacency
 from arch2vec.spaces.enumerate import labelled_classes
-from arch2vec.spaces.hashing import wl_hash
+from arch2vec.spaces.hashing import all_distinct, hex_digests, wl_digests
 
 OPS = ("input", "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output")
 INPUT, CONV1X1, CONV3X3, MAXPOOL, OUTPUT = range(5)
@@ -53,6 +53,14 @@ def enumerate_cells(workers: int | None = None) -> tuple[Cells, np.ndarray]:
 
     ``workers`` processes share the hashing (default: one per CPU core).
     """
+    adjacency, ops, digests = _enumerate(workers)
+    return Cells(adjacency, ops, "nb101"), hex_digests(digests)
+
+
+def _enumerate(workers: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`enumerate_cells` as plain arrays, the cache's form: ``(B, 7, 7)`` uint8 adjacency,
+    ``(B, 7)`` int8 ops and ``(B, 16)`` raw hash digests (valid by construction: no ``Cells``
+    validation pass over the 423,624 cells)."""
     adjs, opss = [], []
     for n in range(2, MAX_VERTICES + 1):
         adj, inner = labelled_classes(n, 3, MAX_EDGES)
@@ -64,11 +72,11 @@ def enumerate_cells(workers: int | None = None) -> tuple[Cells, np.ndarray]:
         ops[:, n - 1] = OUTPUT
         adjs.append(padded)
         opss.append(ops)
-    cells = Cells(np.concatenate(adjs), np.concatenate(opss), "nb101")
-    hashes = _hash_pruned(cells, workers)
-    if len(np.unique(hashes)) != len(hashes):
+    adjacency, ops = np.concatenate(adjs), np.concatenate(opss)
+    digests = _digests(adjacency, ops, workers)
+    if not all_distinct(digests):
         raise RuntimeError("NAS-Bench-101 enumeration: two classes share a hash")
-    return cells, hashes
+    return adjacency, ops, digests
 
 
 def prune(cells: Cells) -> tuple[Cells, np.ndarray]:
@@ -110,21 +118,29 @@ def _num_vertices(ops: np.ndarray) -> np.ndarray:
     return np.where(is_pad.any(axis=1), is_pad.argmax(axis=1), ops.shape[1])
 
 
+def _digests(adjacency: np.ndarray, ops: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """Official hashes of pruned cells (as arrays) as ``(B, 16)`` raw digests."""
+    labels = _OFFICIAL_LABEL[np.where(ops == PAD, 0, ops)]
+    return wl_digests(adjacency, labels, _num_vertices(ops), workers)
+
+
 def _hash_pruned(pruned: Cells, workers: int | None = None) -> np.ndarray:
-    labels = _OFFICIAL_LABEL[np.where(pruned.ops == PAD, 0, pruned.ops)]
-    return wl_hash(pruned.adjacency, labels, _num_vertices(pruned.ops), workers)
+    return hex_digests(_digests(pruned.adjacency, pruned.ops, workers))
 
 
-def _pack(cells: Cells) -> np.ndarray:
+def _pack(adjacency: np.ndarray) -> np.ndarray:
+    """``(B, 7, 7)`` adjacency -> ``(B,)`` int32 codes: bit ``k`` is the ``k``-th triu entry."""
     src, dst = np.triu_indices(MAX_VERTICES, k=1)
-    bits = cells.adjacency[:, src, dst].astype(np.int32)
+    bits = adjacency[:, src, dst].astype(np.int32)
     return (bits << np.arange(len(src), dtype=np.int32)).sum(axis=1, dtype=np.int32)
 
 
 def _unpack(codes: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_pack`: the bits of each code's little-endian bytes, in order."""
     src, dst = np.triu_indices(MAX_VERTICES, k=1)
+    raw = np.ascontiguousarray(codes, dtype="<i4").view(np.uint8).reshape(len(codes), 4)
     adj = np.zeros((len(codes), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-    adj[:, src, dst] = (codes[:, None] >> np.arange(len(src), dtype=np.int32)) & 1
+    adj[:, src, dst] = np.unpackbits(raw, axis=1, bitorder="little")[:, : len(src)]
     return adj
 
 
@@ -149,17 +165,15 @@ class NB101Space(SearchSpace):
         """Load the enumerated space from the cache, (re)building it if missing or corrupt."""
 
         def make() -> dict[str, np.ndarray]:
-            cells, hashes = enumerate_cells(workers)
-            digest = np.frombuffer(bytes.fromhex("".join(hashes.tolist())), dtype=np.uint8)
-            return {"adjacency": _pack(cells), "ops": cells.ops, "hash": digest.reshape(-1, 16)}
+            adjacency, ops, digests = _enumerate(workers)
+            return {"adjacency": _pack(adjacency), "ops": ops, "hash": digests}
 
         expect = {"format": CACHE_FORMAT, "space": self.name, "num_cells": NUM_CELLS}
         arrays = io.cached_arrays(self.cache_path, expect, make, rebuild=rebuild, log=log)
         if len(arrays["ops"]) != NUM_CELLS:
             raise io.CacheError(f"{self.cache_path}: holds {len(arrays['ops'])} cells")
         self._cells = Cells(_unpack(arrays["adjacency"]), arrays["ops"], self.name)
-        raw = arrays["hash"]
-        self._hashes = np.array([bytes(r).hex() for r in raw], dtype="U32")
+        self._hashes = hex_digests(arrays["hash"])
         return self._cells
 
     def all(self) -> Cells:
