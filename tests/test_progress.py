@@ -102,3 +102,17 @@ def test_quiet_and_verbose(search_args, capsys, monkeypatch):
         main([*search_args[:-2], "--out", search_args[-1] + "2", "--quiet", "-v"])
     assert exit.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_space_build_counts_the_cells_it_hashes(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[1] / "docs" / "spaces" / "nb201.toml"
+    monkeypatch.setenv("ARCH2VEC_LOG_EVERY", "0")
+    assert main(["space", "build", str(spec), "--data-dir", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].split("arch2vec: ")[1].startswith(
+        "hash 15,625 cells: done, 15,625/15,625 cells (100%)"
+    )
+    assert main(["space", "build", str(spec), "--data-dir", str(tmp_path)]) == 0
+    assert "hash" not in capsys.readouterr().err  # cached: nothing to hash

@@ -137,7 +137,7 @@ class Progress:
             count += f" ({100 * self.n / self.total:.0f}%)"
         parts = [f"{self.desc}: {'done, ' if done else ''}{count}", _duration(elapsed)]
         if rate:
-            parts.append(f"{rate:,.1f} {units}/s")
+            parts.append(f"{rate:,.{0 if rate >= 100 else 1}f} {units}/s")
         if not done and self.total is not None and rate > 0 and self.n < self.total:
             parts.append(f"about {_duration((self.total - self.n) / rate)} left")
         parts += [f"{k} {v}" for k, v in self._notes.items()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from typing import Any
 
@@ -16,8 +17,11 @@ def _space(args: argparse.Namespace, rebuild: bool = False) -> Any:
     space = spaces.get(args.space, data_dir=args.data_dir, samples=args.samples, seed=args.seed)
     if hasattr(space, "build"):
         if space.name == "nb101" and (rebuild or not space.cache_path.is_file()):
-            log("enumerating NAS-Bench-101 (one-time; about 15 s on 2 cores)...")
-        space.build(rebuild=rebuild, log=log)
+            log("enumerating NAS-Bench-101 (once; seconds to a minute)...")
+        shown = "progress" in inspect.signature(space.build).parameters and not getattr(
+            args, "json", False
+        )
+        space.build(rebuild=rebuild, log=log, **({"progress": True} if shown else {}))
     return space
 
 

@@ -38,6 +38,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from arch2vec.progress import Progress
+
 try:
     from _md5 import md5 as _MD5
 except ImportError:  # a CPython built without its own hash modules
@@ -268,6 +270,7 @@ def wl_digests(
     labels: np.ndarray,
     num_vertices: np.ndarray | None = None,
     workers: int | None = None,
+    progress: bool = False,
 ) -> np.ndarray:
     """:func:`wl_hash` as ``(B, 16)`` uint8 raw MD5 digests instead of hex strings."""
     adjacency = np.asarray(adjacency)
@@ -292,6 +295,7 @@ def wl_digests(
             jobs.append((adjacency[part, :n, :n], labels[part, :n]))
             where.append(part)
     out = np.zeros((batch, 16), dtype=np.uint8)
+    bar = Progress(total=batch, desc=f"hash {batch:,} cells", unit="cell", enabled=progress)
     if workers > 1 and len(jobs) > 1:
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         from arch2vec.executor import die_with_parent
@@ -303,11 +307,16 @@ def wl_digests(
             initargs=(os.getpid(),),
         ) as pool:
             # four blocks per task: little inter-process traffic, short tail on the last task
-            results = list(pool.map(_hash_chunks, jobs, chunksize=4))
+            results = pool.map(_hash_chunks, jobs, chunksize=4)
+            with bar:
+                for part, digests in zip(where, results, strict=True):
+                    out[part] = digests
+                    bar.update(len(part))
     else:
-        results = [_hash_fixed(*job) for job in jobs]
-    for part, digests in zip(where, results, strict=True):
-        out[part] = digests
+        with bar:
+            for part, job in zip(where, jobs, strict=True):
+                out[part] = _hash_fixed(*job)
+                bar.update(len(part))
     return out
 
 
@@ -316,6 +325,7 @@ def wl_hash(
     labels: np.ndarray,
     num_vertices: np.ndarray | None = None,
     workers: int | None = None,
+    progress: bool = False,
 ) -> np.ndarray:
     """The official NAS-Bench-101 graph hash of every cell in a batch.
 
@@ -327,8 +337,9 @@ def wl_hash(
         num_vertices: ``(B,)`` number of real vertices per cell; vertices ``n..N-1`` are padding
             and ignored. Default: all ``N``.
         workers: processes sharing the work (default: one per CPU core from 50,000 cells on).
+        progress: count the cells hashed (:mod:`arch2vec.progress`).
 
     Returns:
         ``(B,)`` array of 32-character lowercase hex strings (dtype ``<U32``).
     """
-    return hex_digests(wl_digests(adjacency, labels, num_vertices, workers))
+    return hex_digests(wl_digests(adjacency, labels, num_vertices, workers, progress))

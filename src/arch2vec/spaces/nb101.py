@@ -57,7 +57,9 @@ def enumerate_cells(workers: int | None = None) -> tuple[Cells, np.ndarray]:
     return Cells(adjacency, ops, "nb101"), hex_digests(digests)
 
 
-def _enumerate(workers: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _enumerate(
+    workers: int | None = None, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`enumerate_cells` as plain arrays, the cache's form: ``(B, 7, 7)`` uint8 adjacency,
     ``(B, 7)`` int8 ops and ``(B, 16)`` raw hash digests (valid by construction: no ``Cells``
     validation pass over the 423,624 cells)."""
@@ -73,7 +75,7 @@ def _enumerate(workers: int | None = None) -> tuple[np.ndarray, np.ndarray, np.n
         adjs.append(padded)
         opss.append(ops)
     adjacency, ops = np.concatenate(adjs), np.concatenate(opss)
-    digests = _digests(adjacency, ops, workers)
+    digests = _digests(adjacency, ops, workers, progress)
     if not all_distinct(digests):
         raise RuntimeError("NAS-Bench-101 enumeration: two classes share a hash")
     return adjacency, ops, digests
@@ -118,10 +120,12 @@ def _num_vertices(ops: np.ndarray) -> np.ndarray:
     return np.where(is_pad.any(axis=1), is_pad.argmax(axis=1), ops.shape[1])
 
 
-def _digests(adjacency: np.ndarray, ops: np.ndarray, workers: int | None = None) -> np.ndarray:
+def _digests(
+    adjacency: np.ndarray, ops: np.ndarray, workers: int | None = None, progress: bool = False
+) -> np.ndarray:
     """Official hashes of pruned cells (as arrays) as ``(B, 16)`` raw digests."""
     labels = _OFFICIAL_LABEL[np.where(ops == PAD, 0, ops)]
-    return wl_digests(adjacency, labels, _num_vertices(ops), workers)
+    return wl_digests(adjacency, labels, _num_vertices(ops), workers, progress)
 
 
 def _hash_pruned(pruned: Cells, workers: int | None = None) -> np.ndarray:
@@ -161,11 +165,18 @@ class NB101Space(SearchSpace):
     def cache_path(self) -> Path:
         return io.data_dir(self.data_dir) / "nb101_cells.npz"
 
-    def build(self, rebuild: bool = False, log=None, workers: int | None = None) -> Cells:
-        """Load the enumerated space from the cache, (re)building it if missing or corrupt."""
+    def build(
+        self,
+        rebuild: bool = False,
+        log=None,
+        workers: int | None = None,
+        progress: bool = False,
+    ) -> Cells:
+        """Load the enumerated space from the cache, (re)building it if missing or corrupt
+        (``progress``: count the cells hashed while building)."""
 
         def make() -> dict[str, np.ndarray]:
-            adjacency, ops, digests = _enumerate(workers)
+            adjacency, ops, digests = _enumerate(workers, progress)
             return {"adjacency": _pack(adjacency), "ops": ops, "hash": digests}
 
         expect = {"format": CACHE_FORMAT, "space": self.name, "num_cells": NUM_CELLS}

@@ -297,13 +297,14 @@ class SpecSpace(SearchSpace):
     def cache_path(self) -> Path:
         return io.data_dir(self.data_dir) / f"spec_{self.name}_{self.spec.digest()}.npz"
 
-    def build(self, rebuild: bool = False, log: Any = None) -> Cells:
-        """Enumerate or sample the pool (cached beside the other spaces)."""
+    def build(self, rebuild: bool = False, log: Any = None, progress: bool = False) -> Cells:
+        """Enumerate or sample the pool (cached beside the other spaces; ``progress``: count
+        the cells hashed while building)."""
         expect = {"format": CACHE_FORMAT, "space": self.name, "spec": self.spec.digest()}
 
         def make() -> dict[str, np.ndarray]:
             cells = self._enumerate() if self.spec.mode == "enumerate" else self._sample()
-            hashes = self.hash(cells)
+            hashes = self._hash(cells, progress)
             if len(np.unique(hashes)) != len(hashes):  # enumeration keeps one cell per class
                 raise RuntimeError(f"{self.name}: two cells of the pool share a hash")
             return {"adjacency": cells.adjacency, "ops": cells.ops, "hash": hashes.astype("S32")}
@@ -432,6 +433,9 @@ class SpecSpace(SearchSpace):
         return ok & (pruned.num_edges() <= s.max_edges) & self._counts_ok(pruned)
 
     def hash(self, cells: Cells) -> np.ndarray:
+        return self._hash(cells)
+
+    def _hash(self, cells: Cells, progress: bool = False) -> np.ndarray:
         out = np.full(len(cells), "", dtype="U32")
         valid = np.flatnonzero(self.is_valid(cells))
         if len(valid) == 0:
@@ -449,9 +453,11 @@ class SpecSpace(SearchSpace):
                 cells.ops == 0, -1, np.where(cells.ops == len(self.ops) - 1, -2, cells.ops - 1)
             )
             labels = np.where(cells.ops == PAD, 0, labels)
-            out[valid] = wl_hash(cells.adjacency, labels, _num_vertices(cells.ops))
+            out[valid] = wl_hash(
+                cells.adjacency, labels, _num_vertices(cells.ops), progress=progress
+            )
         else:
-            out[valid] = wl_hash(cells.adjacency, cells.ops)
+            out[valid] = wl_hash(cells.adjacency, cells.ops, progress=progress)
         return out
 
     def to_native(self, cells: Cells) -> list[Any]:
