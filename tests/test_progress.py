@@ -111,8 +111,10 @@ def test_space_build_counts_the_cells_it_hashes(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ARCH2VEC_LOG_EVERY", "0")
     assert main(["space", "build", str(spec), "--data-dir", str(tmp_path)]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert err[-1].split("arch2vec: ")[1].startswith(
-        "hash 15,625 cells: done, 15,625/15,625 cells (100%)"
+    assert (
+        err[-1]
+        .split("arch2vec: ")[1]
+        .startswith("hash 15,625 cells: done, 15,625/15,625 cells (100%)")
     )
     assert main(["space", "build", str(spec), "--data-dir", str(tmp_path)]) == 0
     assert "hash" not in capsys.readouterr().err  # cached: nothing to hash
