@@ -92,8 +92,10 @@ class GraphAutoencoder(nn.Module):
         op_target: torch.Tensor,
         adj_target: torch.Tensor,
         beta: float,
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Total loss and its parts; targets: op class per node, upper-triangle edges (float)."""
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Total loss and its parts (detached 0-d tensors: reading one is a ``float(...)``
+        away, and a training step that does not read them pays nothing for them); targets: op
+        class per node, upper-triangle edges (float)."""
         ce = F.cross_entropy(op_logits.reshape(-1, op_logits.shape[-1]), op_target.reshape(-1))
         bce = F.binary_cross_entropy_with_logits(adj_logits, adj_target)
         total = ce + bce
@@ -101,7 +103,7 @@ class GraphAutoencoder(nn.Module):
         if logvar is not None:
             kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1).mean()
             total = total + beta * kl
-        parts = {"ops": ce.item(), "adj": bce.item(), "kl": kl.item()}
+        parts = {"ops": ce.detach(), "adj": bce.detach(), "kl": kl.detach()}
         return total, parts
 
 
