@@ -83,3 +83,26 @@ def test_plot_tsne_png(tmp_path):
     result = {"coords": rng.normal(size=(50, 2)), "accuracy": rng.uniform(10, 90, 50)}
     out = plot_tsne(result, tmp_path / "a" / "map.png", title="t")
     assert out.read_bytes()[:8] == PNG
+
+
+def test_iterations_are_counted_and_recorded(caplog, monkeypatch):
+    import logging
+
+    x, acc = two_clusters(per=40)
+    monkeypatch.setenv("ARCH2VEC_LOG_EVERY", "0")  # a log line per update, then "done"
+    with caplog.at_level(logging.INFO, logger="arch2vec"):
+        result = tsne_map(x, acc, n=50, seed=0, perplexity=30, max_iter=60, progress=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "arch2vec.progress"]
+    assert lines[-1].startswith("t-SNE: done, 60/60 iterations (100%)")
+    config = result["config"]
+    assert config["early_exaggeration_iter"] == 30  # half of max_iter, at most 250
+    assert config["perplexity_used"] == pytest.approx(49 / 3)  # 50 cells: (50 - 1) / 3
+    assert np.isfinite(result["coords"]).all() and np.isfinite(result["kl_divergence"])
+    with pytest.raises(ValueError, match="max_iter must be at least 2"):
+        tsne_map(x, acc, n=50, max_iter=1)
+    with pytest.raises(ValueError, match="n_jobs must be at least 1"):
+        tsne_map(x, acc, n=50, n_jobs=0)
+    bad = x.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        tsne_map(bad, acc, n=50)
