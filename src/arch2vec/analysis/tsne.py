@@ -52,8 +52,8 @@ def tsne_map(
     ``pool`` lists the cells that may be drawn (default: all), of which only those with a finite
     accuracy are kept. ``max_iter`` counts every iteration, the first
     ``min(250, max_iter // 2)`` with early exaggeration (12); ``n_jobs`` threads (the map
-    differs with their number only by rounding). ``progress`` shows the iterations (None: on a terminal, see
-    :class:`~arch2vec.progress.Progress`). Returns ``indices`` (sorted pool indices,
+    differs with their number only by rounding). ``progress`` shows the iterations (None: on a
+    terminal, see :class:`~arch2vec.progress.Progress`). Returns ``indices`` (sorted pool indices,
     ``(m,)``), ``coords`` (``(m, 2)``), ``accuracy`` (``(m,)``), ``kl_divergence``, ``seconds``
     and ``config``.
     """
