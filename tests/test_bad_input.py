@@ -766,3 +766,19 @@ def test_bad_input(case, argv, expected, bad_files, run, exp, capsys, tmp_path):
     assert not changed, f"files that existed were changed or removed: {changed}"
     assert not (bad_files / "pwned").exists(), "a crafted pickle ran code"
     assert not (bad_files / "s" / "config.json").exists(), "a refused search left its config"
+
+
+def test_embeddings_native_names_round_trip_and_older_files(tmp_path):
+    from arch2vec import io
+    from arch2vec.models.embeddings import Embeddings
+
+    names = np.array(["|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "α"])
+    vectors = np.zeros((2, 4), np.float32)
+    Embeddings(vectors, "nb201", native=names).save(tmp_path / "new.npz")
+    np.testing.assert_array_equal(Embeddings.read(tmp_path / "new.npz").native, names)
+    # files written before native names were stored as UTF-8 bytes held them as str arrays
+    io.save_arrays(tmp_path / "old.npz", {"space": "nb201"}, embeddings=vectors, native=names)
+    np.testing.assert_array_equal(Embeddings.read(tmp_path / "old.npz").native, names)
+    io.save_arrays(tmp_path / "bad.npz", {"space": "nb201"}, embeddings=vectors, native=vectors)
+    with pytest.raises(ValueError, match="'native' holds float32, expected text"):
+        Embeddings.read(tmp_path / "bad.npz")

@@ -107,12 +107,17 @@ class Embeddings:
         if "embeddings" not in arrays or not meta.get("space"):
             raise ValueError(f"{path}: not an embeddings file (no embeddings array or space)")
         hashes, native = arrays.get("hash"), arrays.get("native")
+        for name, array in (("hash", hashes), ("native", native)):
+            if array is not None and array.dtype.kind not in "SU":
+                raise ValueError(f"{path}: array {name!r} holds {array.dtype}, expected text")
+        if native is not None and native.dtype.kind == "S":  # UTF-8 bytes (U: older files)
+            native = np.char.decode(native, "utf-8")
         return cls(
             arrays["embeddings"],
             str(meta["space"]),
             arrays.get("index"),
             None if hashes is None else hashes.astype("U32"),
-            None if native is None else np.char.decode(native, "utf-8"),
+            native,
             {k: v for k, v in meta.items() if k not in ("space", "sha256")},
         )
 
