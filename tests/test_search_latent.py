@@ -256,3 +256,86 @@ def test_unknown_parameters_and_missing_embeddings(nb201):
             cls(space, seed=0)
         with pytest.raises(ValueError, match="embeddings: expected"):
             cls(space, embeddings=feats[:10], seed=0)
+
+
+def test_ei_bound_is_an_upper_bound_and_tight_at_zero():
+    from arch2vec.models.dngo import expected_improvement_bound
+
+    rng = np.random.default_rng(0)
+    mean = rng.normal(0, 3, 20_000)
+    std = rng.uniform(1e-3, 5, 20_000)
+    exact = expected_improvement(mean, std, 0.7)
+    bound = expected_improvement_bound(mean.copy(), std.copy(), 0.7)
+    normal = exact > 1e-300  # (where EI is subnormal, both underflow; BO never compares there)
+    assert (bound[normal] >= exact[normal] * (1 - 1e-12)).all()
+    assert (bound <= 1.6 * exact + np.maximum(mean - 0.7, 0) + 1e-300).all()  # not loose
+    at_zero = expected_improvement_bound(np.array([0.7]), np.array([2.0]), 0.7)
+    assert at_zero[0] == pytest.approx(2.0 / math.sqrt(2 * math.pi))  # = EI at mean = target
+
+
+def test_mean_variance_bounds_bound_the_prediction():
+    rng = np.random.default_rng(1)
+    phi = rng.normal(size=(40, 9))
+    y = phi @ rng.normal(size=9) + rng.normal(0, 0.1, 40)
+    blr = BayesianLinearRegression().fit(phi, y)
+    cand = rng.normal(size=(5_000, 9)).astype(np.float32)
+    mean, std = blr.predict(cand)
+    for directions in (1, 3, 9):
+        w, v_s, c_s = blr.screening(directions)
+        approx = cand @ w.astype(np.float32)
+        sq = np.einsum("ij,ij->i", cand, cand)
+        red = ((cand @ (v_s * np.sqrt(c_s)).astype(np.float32)) ** 2).sum(axis=1)
+        mean_ub, std_ub = blr.mean_variance_bounds(
+            approx, sq, red.astype(np.float32), float(np.linalg.norm(w))
+        )
+        assert (mean_ub >= mean).all() and (std_ub >= std).all()
+    assert np.median(std_ub / std) < 1.01  # all informed directions: nearly exact
+
+
+def test_bo_screening_makes_the_decisions_of_exact_ei(nb201, monkeypatch):
+    """The shortlist (screened EI) proposes exactly what EI over every candidate proposes."""
+    import arch2vec.search.bo as bo
+
+    space, cells, feats = nb201
+    rng = np.random.default_rng(0)
+    emb = (feats @ rng.normal(size=(feats.shape[1], 8))).astype(np.float32)
+    bench = toy(emb.astype(np.float64), 777)
+    screened = []
+
+    def traces():
+        out = []
+        for seed in (0, 1):
+            s = BO(space, embeddings=emb, candidates=bench.pool, seed=seed, epochs=30)
+            out.append(list(run(Checked(s), bench, seed, budget_queries=30).index))
+        return out
+
+    calls = bo.ArchBO._select_screened
+
+    def counting(self, *args, **kwargs):
+        picked = calls(self, *args, **kwargs)
+        screened.append(picked is not None)
+        return picked
+
+    monkeypatch.setattr(bo.ArchBO, "_select_screened", counting)
+    fast = traces()
+    assert sum(screened) >= 20  # the shortlist did the choosing in most iterations
+    monkeypatch.setattr(bo, "_SCREEN_MIN", NUM + 1)  # exact EI of every candidate
+    assert traces() == fast
+
+
+def test_bo_max_scored_parts(nb201):
+    space, cells, feats = nb201
+    bench = toy(feats, 4321)
+    with pytest.raises(ValueError, match="max_scored must be >= 1"):
+        BO(space, embeddings=feats, candidates=bench.pool, seed=0, max_scored=0)
+    one, strategy = search(BO, nb201, 4321, seed=3, budget=24, max_scored=4_000, epochs=30)
+    two, _ = search(BO, nb201, 4321, seed=3, budget=24, max_scored=4_000, epochs=30)
+    check_trace(one, 24)
+    assert list(one.index) == list(two.index)  # deterministic for a seed
+    parts = strategy._parts
+    assert len(parts) == 4 and sorted(np.concatenate(parts).tolist()) == list(range(NUM))
+    assert max(len(p) for p in parts) <= 4_000
+    # after the 16 random initial cells, each EI pick comes from that iteration's part
+    position = {int(c): i for i, c in enumerate(strategy.candidates)}
+    for turn, cell in enumerate(one.index[16:]):
+        assert position[int(cell)] in set(parts[turn % 4].tolist())
