@@ -26,8 +26,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
+# pytest-xdist: one test process per core (at most 4); PYTEST_WORKERS=0 runs them in this one
+PYTEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 4
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_nb101_enumerate.py

@@ -17,6 +17,12 @@ torch.set_num_threads(1)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (several seconds each) run first: pytest-xdist's workers then end
+    on short tests and finish together instead of waiting for one that started last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def shared_file(relative: str) -> Path:
     """Path of a file under ../shared/data, or skip the test saying what is missing."""
     path = SHARED / relative
@@ -32,10 +38,18 @@ def nb101_1k() -> dict:
 
 @pytest.fixture(scope="session")
 def nb101_space(tmp_path_factory):
-    """The full NAS-Bench-101 space, enumerated once per test session into a temporary dir."""
+    """The full NAS-Bench-101 space, enumerated once per test run into a temporary dir (shared
+    by pytest-xdist's workers: the space's build lock lets one build while the others wait)."""
+    import os
+
     from arch2vec.spaces.nb101 import NB101Space
 
-    space = NB101Space(data_dir=tmp_path_factory.mktemp("nb101"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the run's base temp dir, above each worker's
+        folder = tmp_path_factory.getbasetemp().parent / "nb101-shared"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("nb101")
+    space = NB101Space(data_dir=folder)
     space.build()
     return space
 

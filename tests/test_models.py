@@ -99,6 +99,7 @@ def test_loss_decreases_and_small_run_reconstructs(tmp_path):
     assert reconstruction(model, cells, len(space.ops))["reconstruction_accuracy"] == 1.0
 
 
+@pytest.mark.slow
 def test_pretrain_writes_run_and_resume_equals_uninterrupted(tmp_path):
     straight = tmp_path / "straight"
     pretrain(small_config(tmp_path), straight, progress=False)
@@ -115,6 +116,7 @@ def test_pretrain_writes_run_and_resume_equals_uninterrupted(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume(tmp_path):
     run = tmp_path / "run"
     data = tmp_path / "data"
@@ -126,9 +128,11 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
         "--space",
         "nb201",
         "--epochs",
-        "3",
+        "2",
         "--batch-size",
-        "64",
+        "128",
+        "--threads",
+        "1",
         "--out",
         str(run),
         "--data-dir",
@@ -139,14 +143,14 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     deadline = time.time() + 120
     while not (run / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)  # inside epoch 2
+    time.sleep(0.3)  # inside epoch 2 (of ~1.5 s)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     first = json.loads((run / "metrics.json").read_text())["history"]
-    assert 1 <= len(first) < 3
+    assert len(first) == 1
     subprocess.run(argv + ["--resume"], check=True, capture_output=True)
     straight = tmp_path / "straight"
-    pretrain(small_config(tmp_path, epochs=3), straight, progress=False)
+    pretrain(small_config(tmp_path, epochs=2, batch_size=128, threads=1), straight, progress=False)
     a = load_run(straight)[2].state_dict()
     b = load_run(run)[2].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -248,6 +252,7 @@ def test_cli_corrupt_checkpoint_and_wrong_space(tmp_path, capsys):
 def test_estimator_in_memory_equals_a_run_directory(tmp_path):
     """``Arch2Vec(...).fit()`` trains exactly what ``fit(run_dir=...)`` and ``arch2vec pretrain``
     train; save / load round-trips; embed gives the pool's Embeddings."""
+@pytest.mark.slow
     from arch2vec import Arch2Vec
 
     memory = Arch2Vec("nb201", epochs=1, batch_size=256, seed=3).fit()

@@ -184,6 +184,7 @@ def test_native_round_trip_and_errors():
         space.to_native(Cells(np.zeros((7, 7), np.uint8), [0, 1, 1, 1, 1, 1, 4]))
 
 
+@pytest.mark.slow
 def test_truncated_cache_is_detected_and_rebuilt(nb101_space, tmp_path):
     path = tmp_path / "nb101_cells.npz"
     path.write_bytes(nb101_space.cache_path.read_bytes()[:5000])

@@ -116,6 +116,7 @@ def arch2vec(plugin_path, *argv):
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_plugin_space_benchmark_and_strategy_from_the_plain_command(plugin_path, tmp_path):
     info = json.loads(arch2vec(plugin_path, "space", "info", "line5", "--json"))
     assert info["num_cells"] == 27 and info["ops"] == ["input", "a", "b", "c", "output"]

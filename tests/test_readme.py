@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
 
 
+@pytest.mark.slow
 def test_readme_python_examples_run(nb101_space, tmp_path, monkeypatch, capsys):
     assert len(BLOCKS) >= 4
     monkeypatch.setenv("ARCH2VEC_DATA", str(nb101_space.data_dir))  # NB-101 enumerated once

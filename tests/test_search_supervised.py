@@ -62,6 +62,7 @@ def test_registered():
     assert not SupervisedBO.needs_embeddings and not SupervisedRL.needs_embeddings
 
 
+@pytest.mark.slow
 def test_supervised_bo_toy_beats_random_deterministic(nb201):
     target = 4321
     bench = toy(nb201, target)

@@ -1,8 +1,8 @@
 """A 2-D t-SNE map of cell embeddings coloured by accuracy (the paper's Figure 4).
 
-``tsne_map`` samples cells that have an accuracy and embeds them with openTSNE (FFT-accelerated
-interpolation of the gradient, PCA initialisation, exact nearest neighbours up to 20,000 cells:
-deterministic for a seed); ``plot_tsne`` draws the map as a PNG; ``run_tsne`` does both for a
+``tsne_map`` samples cells that have an accuracy and embeds them with openTSNE (gradients by
+FFT-accelerated interpolation from 10,000 cells, Barnes-Hut below; PCA initialisation, exact
+nearest neighbours up to 20,000 cells: deterministic for a seed); ``plot_tsne`` draws the map as a PNG; ``run_tsne`` does both for a
 pre-training run (or an embeddings ``.npz``) and a benchmark and writes ``tsne.json`` and
 ``tsne.png``.
 
@@ -25,6 +25,7 @@ from arch2vec.progress import Progress
 
 EARLY_EXAGGERATION_ITER = 250  # openTSNE's default: 250 iterations at exaggeration 12
 EXACT_NEIGHBOURS_UP_TO = 20_000  # cells; above, approximate neighbours (Annoy)
+FFT_FROM = 10_000  # cells; below, Barnes-Hut gradients are faster (openTSNE's own rule)
 
 
 def _opentsne():
@@ -88,6 +89,7 @@ def tsne_map(
     ot = _opentsne()
     early = min(EARLY_EXAGGERATION_ITER, max_iter // 2)
     method = "exact" if m <= EXACT_NEIGHBOURS_UP_TO else "annoy"
+    gradient = "fft" if m >= FFT_FROM else "bh"
     x = embeddings[indices]
     start = time.perf_counter()
     with Progress(max_iter, "t-SNE", unit="iteration", enabled=progress) as bar:
@@ -96,7 +98,7 @@ def tsne_map(
         )
         init = ot.initialization.pca(x, random_state=seed)
         embedding = ot.TSNEEmbedding(
-            init, affinities, n_jobs=n_jobs, negative_gradient_method="fft", random_state=seed
+            init, affinities, n_jobs=n_jobs, negative_gradient_method=gradient, random_state=seed
         )
         done = 0
 
@@ -131,7 +133,7 @@ def tsne_map(
             "max_iter": max_iter,
             "early_exaggeration_iter": early,
             "init": "pca",
-            "method": "opentsne-fft",
+            "method": f"opentsne-{gradient}",
             "neighbours": method,
         },
     }

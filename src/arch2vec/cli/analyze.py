@@ -196,7 +196,8 @@ def add(commands: Any) -> None:
         "tsne",
         parents=[common("runs/analysis/tsne", True)],
         help="2-D t-SNE map coloured by accuracy (paper Figure 4)",
-        description="t-SNE (openTSNE: FFT gradients, PCA initialisation, 250 iterations of "
+        description="t-SNE (openTSNE: FFT gradients from 10,000 cells, Barnes-Hut below, PCA "
+        "initialisation, 250 iterations of "
         "early exaggeration and 250 more) of --n embeddings of cells the benchmark covers, "
         "coloured by validation accuracy. Writes tsne.json and tsne.png.",
     )
