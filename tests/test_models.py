@@ -249,10 +249,10 @@ def test_cli_corrupt_checkpoint_and_wrong_space(tmp_path, capsys):
     assert code == 2 and "unknown space 'nb999'" in err and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_estimator_in_memory_equals_a_run_directory(tmp_path):
     """``Arch2Vec(...).fit()`` trains exactly what ``fit(run_dir=...)`` and ``arch2vec pretrain``
     train; save / load round-trips; embed gives the pool's Embeddings."""
-@pytest.mark.slow
     from arch2vec import Arch2Vec
 
     memory = Arch2Vec("nb201", epochs=1, batch_size=256, seed=3).fit()

@@ -2,9 +2,9 @@
 
 ``tsne_map`` samples cells that have an accuracy and embeds them with openTSNE (gradients by
 FFT-accelerated interpolation from 10,000 cells, Barnes-Hut below; PCA initialisation, exact
-nearest neighbours up to 20,000 cells: deterministic for a seed); ``plot_tsne`` draws the map as a PNG; ``run_tsne`` does both for a
-pre-training run (or an embeddings ``.npz``) and a benchmark and writes ``tsne.json`` and
-``tsne.png``.
+nearest neighbours up to 20,000 cells: deterministic for a seed); ``plot_tsne`` draws the map as
+a PNG; ``run_tsne`` does both for a pre-training run (or an embeddings ``.npz``) and a benchmark
+and writes ``tsne.json`` and ``tsne.png``.
 
 Why openTSNE and 500 iterations (250 of early exaggeration, 250 more): on 10,000 NB-201 cells it
 is ~10x faster than scikit-learn's Barnes-Hut t-SNE at 1,000 iterations, with the same
