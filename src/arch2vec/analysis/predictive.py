@@ -159,7 +159,8 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.pearsonr(a, b).statistic)
 
 
-def _std(values: list[float]) -> float:
+def sample_std(values: Sequence[float]) -> float:
+    """The sample standard deviation (``ddof=1``) of ``values``; 0 for fewer than two."""
     a = np.asarray(values, dtype=np.float64)
     return float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
@@ -277,11 +278,11 @@ def evaluate_predictive(
         rmse = p["rmse"]
         results[name] = {
             "rmse": float(np.mean(rmse)),
-            "rmse_std": _std(rmse),
+            "rmse_std": sample_std(rmse),
             "rmse_fraction": float(np.mean(rmse)) / 100.0,
-            "rmse_fraction_std": _std(rmse) / 100.0,
+            "rmse_fraction_std": sample_std(rmse) / 100.0,
             "pearson_r": float(np.mean(p["pearson_r"])),
-            "pearson_r_std": _std(p["pearson_r"]),
+            "pearson_r_std": sample_std(p["pearson_r"]),
             "per_seed": p,
             "seconds": float(np.sum(p["seconds"])),
         }
@@ -296,7 +297,7 @@ def evaluate_predictive(
     }
     mean_predictor = {
         "rmse": float(np.mean(baseline)),
-        "rmse_std": _std(baseline),
+        "rmse_std": sample_std(baseline),
         "rmse_fraction": float(np.mean(baseline)) / 100.0,
         "per_seed": baseline,
     }
@@ -491,16 +492,16 @@ def run_predictive(
         out_dir / "predictive.png",
         title=f"{bench.name} {bench.dataset}: GP on {train_size} cells, accuracy > {threshold} %",
     )
-    io.atomic_write_json(out_dir / "predictive.json", _jsonable(summary))
+    io.atomic_write_json(out_dir / "predictive.json", jsonable(summary))
     return summary
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """NaN -> None, NumPy scalars -> Python numbers, recursively."""
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        return {k: jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):

@@ -1,4 +1,4 @@
-"""``arch2vec analyze predictive|smoothness|tsne`` and ``arch2vec report``."""
+"""``arch2vec analyze predictive|predictors|smoothness|tsne`` and ``arch2vec report``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from arch2vec.cli.common import key_values, log, parent, positive, print_json
+
+PREDICTORS_OUT = "runs/analysis/predictors"
 
 
 def cmd_predictive(args: argparse.Namespace) -> int:
@@ -38,6 +40,43 @@ def cmd_predictive(args: argparse.Namespace) -> int:
         print(f"{name:<16}{rmse:>22}{corr:>18}")
     print(f"wrote {Path(args.out) / 'predictive.json'} and predictive.png")
     return 0
+
+
+def cmd_predictors(args: argparse.Namespace) -> int:
+    from arch2vec.analysis.predictors import INCLUDE, REGRESSORS, run_predictors, table_rows
+
+    result = run_predictors(
+        args.embeddings,
+        args.benchmark,
+        args.out,
+        train_sizes=args.train_sizes,
+        seeds=args.seeds,
+        regressors=args.regressors or tuple(REGRESSORS),
+        include=INCLUDE if args.include is None else args.include,
+        seed=args.seed,
+        dataset=args.dataset,
+        file=args.file,
+        data_dir=args.data_dir,
+        columns=key_values(args.column, "--column"),
+        progress=not args.json,
+    )
+    if args.json:
+        print_json(result["results"], indent=2)
+        return 0
+    sizes = [str(s) for s in result["config"]["train_sizes"]]
+    print(f"Kendall tau, mean ± std over {result['config']['seeds']} seeds, by training cells")
+    print(f"{'representation':<18}{'regressor':<10}" + "".join(f"{s:>14}" for s in sizes))
+    for row in table_rows(result):
+        cells = "".join(f"{_pm(*row[s]):>14}" for s in sizes)
+        print(f"{row['representation']:<18}{row['regressor']:<10}{cells}")
+    print(f"wrote {Path(args.out) / 'predictors.json'} and predictors.png")
+    return 0
+
+
+def _pm(mean: float | None, std: float | None) -> str:
+    if mean is None or mean != mean:
+        return "n/a"
+    return f"{mean:.3f} ± {std:.3f}"
 
 
 def cmd_smoothness(args: argparse.Namespace) -> int:
@@ -170,6 +209,60 @@ def add(commands: Any) -> None:
         help="representations to compare: arch2vec, supervised, flat (default: all)",
     )
     pr.set_defaults(func=cmd_predictive)
+
+    pd = sub.add_parser(
+        "predictors",
+        parents=[parent("benchmark", "seed", "data_dir", "json", "out", out=PREDICTORS_OUT)],
+        help="predictor benchmark: rank correlation against training size (issue 15)",
+        description="Every representation (each --embeddings, and the flat, path and "
+        "supervised encodings of --include) with every regressor of --regressors is trained on "
+        "each of --train-sizes random cells of the benchmark's pool and predicts the validation "
+        "accuracy of all the other cells: Kendall tau, Spearman rho, Pearson r, RMSE and the "
+        "precision of the top 5 %, mean and std over --seeds draws of the training cells (one "
+        "draw shared by every pair). Writes predictors.json (every number) and predictors.png "
+        "(Kendall tau against training size).",
+    )
+    pd.add_argument(
+        "--embeddings",
+        action="append",
+        metavar="[NAME=]RUN",
+        help="a pre-training run (arch2vec, GAE, VGAE) or embeddings .npz of arch2vec embed, "
+        "named NAME or after its run directory; repeatable, all of one space",
+    )
+    pd.add_argument(
+        "--benchmark",
+        required=True,
+        help="accuracies of the cells (e.g. nb201, nb201-csv, nb101-30k)",
+    )
+    pd.add_argument(
+        "--train-sizes",
+        type=positive,
+        nargs="+",
+        default=[16, 32, 64, 128, 256, 512, 1024],
+        metavar="N",
+        help="training cells (default: 16 32 64 128 256 512 1024)",
+    )
+    pd.add_argument(
+        "--seeds", type=positive, default=10, help="draws of the training cells (default: 10)"
+    )
+    pd.add_argument(
+        "--regressors",
+        nargs="+",
+        choices=["gp", "dngo", "gbt", "mlp"],
+        metavar="NAME",
+        help="gp (Gaussian process), dngo (Bayesian linear regression on a network's features), "
+        "gbt (histogram gradient boosting), mlp (ensemble of 5 networks); default: all",
+    )
+    pd.add_argument(
+        "--include",
+        nargs="*",
+        choices=["flat", "path", "supervised"],
+        metavar="NAME",
+        help="encodings compared with the embeddings: flat (adjacency + one-hot ops), path "
+        "(BANANAS paths), supervised (GIN trained on the training cells); default: all; "
+        "none: the embeddings only",
+    )
+    pd.set_defaults(func=cmd_predictors)
 
     sm = sub.add_parser(
         "smoothness",
