@@ -189,6 +189,9 @@ def test_cli_pretrain_evaluate_embed(tmp_path, capsys):
     assert code == 0 and result["samples"] == 500
     for key in ("reconstruction_accuracy", "validity", "uniqueness", "op_accuracy"):
         assert 0.0 <= result[key] <= 1.0
+    for key in ("validity", "uniqueness"):  # ours, under both names, and the paper's
+        assert result[f"{key}_ours"] == result[key] and 0.0 <= result[f"{key}_paper"] <= 1.0
+    assert result["validity_paper"] >= result["validity"]  # NB-201: theirs checks the ops only
     assert (run / "evaluation.json").is_file()
     code, _, _ = run_cli(capsys, "embed", str(run))
     with np.load(run / "embeddings.npz") as z:

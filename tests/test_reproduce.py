@@ -26,6 +26,10 @@ def test_markdown_puts_paper_beside_ours():
             "reconstruction_accuracy": 1.0,
             "validity": 0.6387,
             "uniqueness": 0.7966,
+            "validity_ours": 0.6387,
+            "uniqueness_ours": 0.7966,
+            "validity_paper": 0.7941,
+            "uniqueness_paper": 0.9,
         },
         {
             "model": "gae",
@@ -37,11 +41,13 @@ def test_markdown_puts_paper_beside_ours():
     ]
     text = table1_markdown(rows)
     lines = text.strip().splitlines()
-    assert len(lines) == 4
-    assert (
-        lines[2] == "| arch2vec | NAS-Bench-201 | 100.00 (100.00) | 63.87 (79.41) | 79.66 (98.72) |"
+    assert len(lines) == 6  # header, rule, two rows, blank, the note on which columns compare
+    assert lines[2] == (
+        "| arch2vec | NAS-Bench-201 | 100.00 (100.00) | 79.41 (79.41) | 90.00 (98.72) | "
+        "63.87 | 79.66 |"
     )
-    assert lines[3].startswith("| GAE | NAS-Bench-101 | 50.00 (98.75) |")
+    assert lines[3].startswith("| GAE | NAS-Bench-101 | 50.00 (98.75) | n/a (29.88) |")
+    assert lines[5].startswith("Compare with the paper")
 
 
 def test_packaged_table3_equals_the_papers_csv():

@@ -161,7 +161,9 @@ class GraphAutoencoderEstimator:
 
     def score(self, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
         """Table 1's metrics: held-out reconstruction, validity and uniqueness of ``samples``
-        decoded prior samples (fractions)."""
+        decoded prior samples (fractions), the latter two by the paper's definitions
+        (``validity_paper``, ``uniqueness_paper``) and ours (``validity_ours``,
+        ``uniqueness_ours``; see :mod:`arch2vec.models.metrics`)."""
         model = self._fitted()
         return table1_metrics(model, self.space, self._train_cells, self._held_cells, samples, seed)
 

@@ -2,12 +2,33 @@
 
 - ``reconstruction_accuracy``: share of held-out cells decoded exactly from their own latent means
   (argmax ops, edges where ``p > 0.5``); ``op_accuracy`` / ``edge_accuracy`` per element.
-- ``validity``: ``samples`` latents ``z ~ N(0, I)`` per node, scaled by the standard deviation and
-  shifted by the mean of the training cells' encoded node means, decoded; the share that are valid
-  cells of the space. Mean and std are taken per node position and latent dimension (over the
-  training cells), as the reference implementation does: pooled over positions, independent
-  per-node samples could not tell the input node from the output node.
-- ``uniqueness``: distinct hashes among the valid decoded cells, as a share of the valid ones.
+- validity and uniqueness of ``samples`` latents ``z ~ N(0, I)`` per node, scaled by the standard
+  deviation and shifted by the mean of the training cells' encoded node means, then decoded. Mean
+  and std are taken per node position and latent dimension (over the training cells), as the
+  reference implementation does: pooled over positions, independent per-node samples could not
+  tell the input node from the output node.
+
+Validity and uniqueness are reported under two definitions (:func:`validity_and_uniqueness`):
+
+- **the paper's** (``validity_paper``, ``uniqueness_paper``; these compare with the paper's
+  Table 1). As the authors' pre-training scripts count them: a decoded sample is valid if it
+  passes the authors' check for the space, and uniqueness is the number of distinct
+  ``graph_util.hash_module`` fingerprints of the valid decoded graphs *as decoded* (not pruned;
+  op indices as vertex labels) over the number of valid samples. The checks
+  (:func:`paper_valid`): NAS-Bench-101 the official API's ``is_valid`` (the same as ours);
+  NAS-Bench-201 ``is_valid_nasbench201``, which tests the ops only: node 0 is the input, the
+  last node the output and nodes ``2 .. N-2`` carry one of the five edge ops (node 1 is not
+  checked, the adjacency is not checked); DARTS ``is_valid_darts``, the six checks of
+  :func:`~arch2vec.spaces.darts.paper_validity_checks` (the same as ours). Other spaces: the
+  space's own ``is_valid``. ``uniqueness_exact`` counts distinct decoded ``(adjacency, ops)``
+  arrays among the same valid samples, compared element by element: it differs from
+  ``uniqueness_paper`` only where two samples are the same graph with its nodes in another
+  order.
+- **ours** (``validity_ours``, ``uniqueness_ours``; also under the older names ``validity`` and
+  ``uniqueness``): the share of decoded cells that are valid cells of the space
+  (:meth:`SearchSpace.is_valid`: NAS-Bench-201 needs the fixed adjacency *and* a legal op on every
+  op node) and the share of distinct :meth:`SearchSpace.hash` values among them (NAS-Bench-101:
+  the official hash of the *pruned* cell, so samples that prune to the same network count once).
 
 All as fractions in [0, 1].
 """
@@ -22,6 +43,9 @@ import torch
 from arch2vec.models.vgae import cell_tensors, decode, encode
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells
+from arch2vec.spaces.darts import DartsSpace, paper_validity_checks
+from arch2vec.spaces.hashing import wl_digests
+from arch2vec.spaces.nb201 import NB201Space
 
 
 def reconstruction_rates(decoded: Cells, target: Cells) -> dict[str, float]:
@@ -47,6 +71,60 @@ def validity_uniqueness(space: SearchSpace, decoded: Cells) -> tuple[float, floa
     return float(valid.mean()), len(set(hashes.tolist())) / int(valid.sum())
 
 
+def paper_valid(space: SearchSpace, decoded: Cells) -> np.ndarray:
+    """``(B,)`` bool: the authors' validity check of each decoded cell (module docstring)."""
+    if isinstance(space, NB201Space):
+        ops = decoded.ops
+        if decoded.num_nodes != space.num_nodes:
+            return np.zeros(len(decoded), dtype=bool)
+        edge_ops = [i for i, name in enumerate(space.ops) if name not in ("input", "output")]
+        ok = ops[:, 0] == space.ops.index("input")
+        ok &= ops[:, -1] == space.ops.index("output")
+        ok &= np.isin(ops[:, 2:-1], edge_ops).all(axis=1)  # node 1 unchecked, as theirs
+        return ok
+    if isinstance(space, DartsSpace):
+        return paper_validity_checks(decoded).all(axis=1)
+    return space.is_valid(decoded)
+
+
+def _distinct_rows(rows: np.ndarray) -> int:
+    return len(np.unique(rows, axis=0)) if len(rows) else 0
+
+
+def validity_and_uniqueness(space: SearchSpace, decoded: Cells) -> dict[str, float]:
+    """Validity and uniqueness of decoded cells by the paper's definitions and by ours (module
+    docstring): ``validity_paper``, ``uniqueness_paper`` (compare with the paper),
+    ``uniqueness_exact``, ``validity_ours``, ``uniqueness_ours``, and ``validity`` /
+    ``uniqueness`` (= ours, the names used before both were reported). Fractions; uniqueness is
+    0 where no sample is valid."""
+    validity, uniqueness = validity_uniqueness(space, decoded)
+    result = {
+        "validity": validity,
+        "uniqueness": uniqueness,
+        "validity_ours": validity,
+        "uniqueness_ours": uniqueness,
+        "validity_paper": 0.0,
+        "uniqueness_paper": 0.0,
+        "uniqueness_exact": 0.0,
+    }
+    if len(decoded) == 0:
+        return result
+    valid = paper_valid(space, decoded)
+    count = int(valid.sum())
+    result["validity_paper"] = count / len(decoded)
+    if count:
+        chosen = decoded[np.flatnonzero(valid)]
+        # graph_util.hash_module of the decoded graph as it is: every node a vertex, op index
+        # (PAD included) as its label; the same partition as the authors' one-hot labels
+        digests = wl_digests(chosen.adjacency, chosen.ops.astype(np.int64))
+        result["uniqueness_paper"] = _distinct_rows(digests) / count
+        arrays = np.concatenate(
+            [chosen.adjacency.reshape(count, -1), chosen.ops.astype(np.int16)], axis=1
+        )
+        result["uniqueness_exact"] = _distinct_rows(arrays) / count
+    return result
+
+
 def reconstruction(model, cells: Cells, num_ops: int) -> dict[str, float]:
     """:func:`reconstruction_rates` of decoding each cell's own latent means."""
     mu, _ = encode(model, cell_tensors(cells, num_ops))
@@ -70,14 +148,15 @@ def table1_metrics(
     model, space: SearchSpace, train: Cells, held: Cells, samples: int = 10_000, seed: int = 0
 ) -> dict[str, Any]:
     """Table 1's metrics of ``model`` (see the module docstring): reconstruction of the ``held``
-    cells; validity and uniqueness of ``samples`` prior samples (seeded by ``seed``) scaled to the
-    encodings of the ``train`` cells."""
+    cells; validity and uniqueness (:func:`validity_and_uniqueness`: the paper's definitions and
+    ours) of ``samples`` prior samples (seeded by ``seed``) scaled to the encodings of the
+    ``train`` cells."""
     if int(samples) != samples or samples < 1:
         raise ValueError(f"samples must be a positive integer, got {samples}")
     num_ops = len(space.ops)
     result: dict[str, Any] = dict(reconstruction(model, held, num_ops))
     z = prior_samples(model, cell_tensors(train, num_ops), int(samples), seed, space.num_nodes)
     adj, ops = decode(model, z)
-    validity, uniqueness = validity_uniqueness(space, Cells(adj, ops, space.name))
-    result.update({"validity": validity, "uniqueness": uniqueness, "samples": int(samples)})
+    result.update(validity_and_uniqueness(space, Cells(adj, ops, space.name)))
+    result["samples"] = int(samples)
     return result

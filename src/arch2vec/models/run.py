@@ -209,7 +209,8 @@ def ensure_pretrained(
 
 def evaluate_run(run_dir: str | Path, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
     """Table 1's metrics (:func:`~arch2vec.models.metrics.table1_metrics`) of the model in
-    ``run_dir``: reconstruction of its held-out cells, validity and uniqueness of prior samples."""
+    ``run_dir``: reconstruction of its held-out cells, validity and uniqueness of prior samples
+    (the paper's definitions and ours)."""
     start = time.perf_counter()
     config, space, model = load_run(run_dir)
     cells = space.all()
