@@ -275,3 +275,30 @@ def test_estimator_in_memory_equals_a_run_directory(tmp_path):
         memory.save(tmp_path / "saved")
     with pytest.raises(ValueError, match="not fitted"):
         Arch2Vec("nb201").embed()
+
+
+def test_pretrain_help_states_the_per_space_defaults(capsys):
+    from arch2vec.models.train import SPACE_DEFAULTS
+
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+
+    def stated(flag_text: str) -> dict[str, str]:  # "(default: 256 nb101/darts, 128 nb201)"
+        part = text.split(flag_text)[-1].split("(default: ")[1].split(")")[0].split(";")[0]
+        out = {}
+        for item in part.split(","):
+            value, names = item.split()
+            out.update(dict.fromkeys(names.split("/"), value))
+        return out
+
+    def short(v: float) -> str:
+        return f"{v:g}" if v >= 0.1 else f"{v:.0e}".replace("e-0", "e-")
+
+    epochs = stated("--epochs EPOCHS")
+    batch = stated("cells per step")
+    lr = stated("Adam learning rate")
+    for space, d in SPACE_DEFAULTS.items():
+        assert epochs[space] == str(d["epochs"]), space
+        assert batch[space] == str(d["batch_size"]), space
+        assert lr[space] == short(d["lr"]), space

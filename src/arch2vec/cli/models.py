@@ -93,7 +93,7 @@ def training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--epochs",
         type=positive,
-        help="(default: 4 nb101, 10 nb201, 24 darts; three times that for gae/vgae, "
+        help="(default: 4 nb101, 12 nb201, 24 darts; three times that for gae/vgae, "
         "whose epochs cost about a third)",
     )
     p.add_argument(
@@ -119,12 +119,12 @@ def add(commands: Any) -> None:
     pre.add_argument("--model", default="arch2vec", choices=MODELS, help="(default: arch2vec)")
     training_options(pre)
     pre.add_argument(
-        "--batch-size", type=positive, help="cells per step (default: 256 nb101/darts, 32 nb201)"
+        "--batch-size", type=positive, help="cells per step (default: 256 nb101/darts, 128 nb201)"
     )
     pre.add_argument(
         "--lr",
         type=number(above=0.0),
-        help="Adam learning rate (default: 3e-3 nb101/darts, 1e-3 nb201)",
+        help="Adam learning rate (default: 3e-3 nb101/darts, 4e-3 nb201)",
     )
     pre.add_argument(
         "--beta", type=number(at_least=0.0), help="weight of the KL term (default: 0.005)"
