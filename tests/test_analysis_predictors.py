@@ -331,3 +331,13 @@ def test_cli_defaults_match_the_library():
     argv += ["--include", *pr.INCLUDE]
     args = build_parser().parse_args(argv)
     assert args.regressors == list(pr.REGRESSORS) and args.include == list(pr.INCLUDE)
+
+
+def test_undefined_seeds_are_left_out_of_the_mean_and_counted():
+    from arch2vec.analysis.predictors import _summarise
+
+    got = _summarise([0.5, float("nan"), 0.7])
+    assert got["mean"] == pytest.approx(0.6) and got["std"] == pytest.approx(0.1414213562)
+    assert got["undefined"] == 1 and len(got["per_seed"]) == 3
+    every = _summarise([float("nan")] * 2)
+    assert np.isnan(every["mean"]) and every["undefined"] == 2

@@ -13,7 +13,9 @@ each pair is trained on ``size`` random cells of a benchmark's pool (``train_siz
   broken uniformly at random and the expectation is taken, so a constant prediction scores
   ``k / n`` -- see :func:`top_precision`),
 
-as the mean and sample standard deviation over ``seeds`` (10) draws of the training cells.
+as the mean and sample standard deviation over ``seeds`` (10) draws of the training cells (over
+the draws where the metric is defined: a regressor that predicts a constant ranks nothing, so its
+correlations are NaN there; ``undefined`` counts those draws).
 
 Representations (:func:`run_predictors`):
 
@@ -435,7 +437,16 @@ def _check_features(name: str, feats: Any, n: int) -> np.ndarray:
 
 
 def _summarise(values: list[float]) -> dict[str, Any]:
-    return {"mean": float(np.mean(values)), "std": sample_std(values), "per_seed": list(values)}
+    """Mean and sample std over the seeds where the metric is defined; ``undefined`` counts the
+    others (a constant prediction has no rank correlation: NaN in ``per_seed``)."""
+    a = np.asarray(values, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    return {
+        "mean": float(finite.mean()) if len(finite) else float("nan"),
+        "std": sample_std(finite),
+        "undefined": int(len(a) - len(finite)),
+        "per_seed": list(values),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
