@@ -341,3 +341,50 @@ def test_undefined_seeds_are_left_out_of_the_mean_and_counted():
     assert got["undefined"] == 1 and len(got["per_seed"]) == 3
     every = _summarise([float("nan")] * 2)
     assert np.isnan(every["mean"]) and every["undefined"] == 2
+
+
+def test_finetuned_starts_from_the_pretrained_encoder(tmp_path):
+    """Fine-tuning starts from the run's encoder: with no training steps, the representation is
+    the pre-trained embedding itself (the mean of the encoder's node means over real nodes)."""
+    import torch
+
+    from arch2vec import Arch2Vec
+    from arch2vec.models.regressor import supervised_embedding
+    from arch2vec.models.vgae import cell_tensors, encode, pool_nodes
+
+    space = spaces.get("nb201")
+    cells = space.all()
+    run = tmp_path / "run"
+    model = Arch2Vec("nb201", epochs=1, batch_size=512, seed=0).fit(run_dir=run).model_
+    idx = np.arange(0, len(cells), 97)
+    state = model.encoder.state_dict()
+    got = supervised_embedding(
+        space, cells, idx[:8], np.arange(8.0), 0, epochs=0, indices=idx, init_encoder=state
+    )
+    data = cell_tensors(cells[idx], len(space.ops))
+    mu, _ = encode(model, data)
+    np.testing.assert_allclose(got, pool_nodes(mu, data["ops"]).numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="init_encoder does not fit"):
+        bad = {k: torch.zeros(3) if k.endswith("bias") else v for k, v in state.items()}
+        supervised_embedding(space, cells, idx[:8], np.arange(8.0), 0, init_encoder=bad)
+    result = pr.run_predictors(
+        {"a2v": run},
+        "nb201",
+        tmp_path / "out",
+        train_sizes=[16],
+        seeds=1,
+        regressors=("dngo",),
+        include=("finetuned",),
+        supervised_options={"epochs": 2},
+    )
+    assert set(result["results"]) == {"a2v", "a2v+finetuned"}
+    with pytest.raises(ValueError, match="needs an arch2vec pre-training run"):
+        pr.run_predictors(
+            {"npz": run / "embeddings.npz"},
+            "nb201",
+            tmp_path / "o2",
+            train_sizes=[16],
+            seeds=1,
+            regressors=("dngo",),
+            include=("finetuned",),
+        )

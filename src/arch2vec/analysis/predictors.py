@@ -27,7 +27,11 @@ Representations (:func:`run_predictors`):
   present, truncated to the paths seen in the pool; paths through ``none`` / ``zero`` ops are cut;
 - ``supervised``: :func:`~arch2vec.models.regressor.supervised_embedding`, the GIN encoder
   trained on the training cells' accuracies only (re-trained for every size and seed), then the
-  16-d latent of every pool cell.
+  16-d latent of every pool cell;
+- ``finetuned`` (on request): for each embeddings given as an arch2vec pre-training run, the same
+  supervised training started from that run's encoder instead of a random one (the pre-trained
+  embeddings fine-tuned on the labelled cells, as the semi-supervised CATE / SemiNAS line does),
+  named ``NAME+finetuned``.
 
 Regressors (:data:`REGRESSORS`; each ``(features, train_idx, targets, test_idx, seed) ->
 predictions``):
@@ -85,6 +89,7 @@ METRIC_LABELS = {
     "top_precision": "precision of the top {top} %",
 }
 INCLUDE = ("flat", "path", "supervised")
+OPTIONAL = ("finetuned",)  # on request: each arch2vec run's encoder, fine-tuned per draw
 TOP_FRACTION = 0.05
 
 
@@ -548,7 +553,7 @@ def embeddings_by_name(
             if name in named:
                 raise ValueError(f"embeddings: two are named {name!r}; name them with NAME=PATH")
             named[name] = path
-    clash = [n for n in named if n in INCLUDE or not n]
+    clash = [n for n in named if n in INCLUDE or not n or "+" in n]
     if clash:
         raise ValueError(f"embeddings: the name {clash[0]!r} is taken; choose another (NAME=PATH)")
     return named
@@ -592,9 +597,9 @@ def run_predictors(
 
     named = embeddings_by_name(embeddings)
     include = tuple(include)
-    unknown = [n for n in include if n not in INCLUDE]
+    unknown = [n for n in include if n not in INCLUDE + OPTIONAL]
     if unknown or len(set(include)) != len(include):
-        raise ValueError(f"include: expected distinct names among {', '.join(INCLUDE)}")
+        raise ValueError(f"include: expected distinct names among {', '.join(INCLUDE + OPTIONAL)}")
     if not named and not include:
         raise ValueError("embeddings, include: no representation to benchmark")
     _regressors(regressors)
@@ -630,6 +635,15 @@ def run_predictors(
             features["supervised"] = _supervised(
                 space, cells, pool, accuracy, dict(supervised_options or {})
             )
+        if "finetuned" in include:
+            encoders = _arch2vec_encoders(named)
+            if not encoders:
+                raise ValueError(
+                    "include: 'finetuned' needs an arch2vec pre-training run among the embeddings"
+                )
+            for name, state in encoders.items():
+                options = {**dict(supervised_options or {}), "init_encoder": state}
+                features[f"{name}+finetuned"] = _supervised(space, cells, pool, accuracy, options)
         start = time.perf_counter()
         with _thread_limit(threads):
             result = predictor_benchmark(
@@ -674,6 +688,20 @@ def run_predictors(
         summary = jsonable(summary)
         io.atomic_write_json(out_dir / "predictors.json", summary)
     return summary
+
+
+def _arch2vec_encoders(named: Mapping[str, Path]) -> dict[str, Any]:
+    """The encoder state of each embeddings given as an arch2vec (GIN) pre-training run."""
+    from arch2vec.models.run import load_run, read_config
+
+    out = {}
+    for name, path in named.items():
+        if not (path.is_dir() and (path / "checkpoint.pt").is_file()):
+            continue
+        if read_config(path).model != "arch2vec":
+            continue
+        out[name] = load_run(path)[2].encoder.state_dict()
+    return out
 
 
 def _supervised(

@@ -256,11 +256,12 @@ def add(commands: Any) -> None:
     pd.add_argument(
         "--include",
         nargs="*",
-        choices=["flat", "path", "supervised"],
+        choices=["flat", "path", "supervised", "finetuned"],
         metavar="NAME",
         help="encodings compared with the embeddings: flat (adjacency + one-hot ops), path "
-        "(BANANAS paths), supervised (GIN trained on the training cells); default: all; "
-        "none: the embeddings only",
+        "(BANANAS paths), supervised (GIN trained on the training cells), finetuned (each "
+        "arch2vec run's encoder fine-tuned on the training cells; only when named); default: "
+        "flat path supervised; none: the embeddings only",
     )
     pd.set_defaults(func=cmd_predictors)
 

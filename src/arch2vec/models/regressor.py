@@ -12,7 +12,7 @@ concatenated with the one-hot of its index; the adjacency is ``A + A^T``; paddin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -116,8 +116,13 @@ def supervised_embedding(
     head_hidden: int = 128,
     indices: np.ndarray | None = None,
     encode_batch: int = 4096,
+    init_encoder: Mapping[str, torch.Tensor] | None = None,
 ) -> np.ndarray:
     """The paper's supervised architecture representation, ``(len(indices), latent)`` float32.
+
+    ``init_encoder``: the state dict of a pre-trained arch2vec encoder (``model.encoder`` of a
+    run: the same GIN, positional inputs) to start from instead of a random initialisation -- the
+    pre-trained embeddings fine-tuned on the labelled cells (its ``logvar`` head is dropped).
 
     A fresh :class:`GINRegressor` (initialised from ``seed``) is
     trained on the cells ``train_idx`` (indices into ``cells``) to regress ``targets`` (their
@@ -144,6 +149,16 @@ def supervised_embedding(
     with torch.random.fork_rng(devices=[]):  # the constructor's default init: leave global RNG
         net = GINRegressor(graphs.num_ops, graphs.num_nodes, gin_hidden, latent, head_hidden)
     reset_uniform(net, generator)
+    if init_encoder is not None:
+        state = {k: v for k, v in init_encoder.items() if not k.startswith("logvar.")}
+        try:
+            net.encoder.load_state_dict(state)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0]
+            raise ValueError(
+                f"supervised_embedding: init_encoder does not fit this GIN ({first}); it must "
+                "be an arch2vec encoder of the same space, widths and latent size"
+            ) from None
     sd = float(y.std())
     ys = torch.from_numpy(((y - y.mean()) / (sd if sd > 1e-12 else 1.0)).astype(np.float32))
     ops, adj = graphs.tensors(train_idx)
