@@ -93,7 +93,7 @@ def training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--epochs",
         type=positive,
-        help="(default: 4 nb101, 12 nb201, 24 darts; three times that for gae/vgae, "
+        help="(default: 4 nb101, 12 nb201, 24 darts; six times that for gae/vgae, "
         "whose epochs cost about a third)",
     )
     p.add_argument(
@@ -132,7 +132,7 @@ def add(commands: Any) -> None:
     pre.add_argument(
         "--dropout",
         type=number(at_least=0.0, below=1.0),
-        help="dropout on z before decoding (default: 0.1 nb101/darts, 0.3 nb201)",
+        help="dropout on z before decoding (default: 0.1 nb101/darts, 0.3 nb201; 0 for gae/vgae)",
     )
     pre.add_argument("--samples", type=positive, help="DARTS pool size (default: 600000)")
     pre.add_argument("--pool-seed", type=int, help="DARTS pool seed (default: 0)")

@@ -64,14 +64,16 @@ class GCNEncoder(nn.Module):
     """Graph convolutional network (Kipf & Welling 2016), the encoder of GAE and VGAE.
 
     Layer: ``h <- ReLU(D^-1/2 (A_sym + I) D^-1/2 h W)``, then linear heads for ``mu`` and
-    ``logvar``. Two layers by default: deeper GCNs (and graph-convolution heads, as in the original
-    VGAE) smooth the node features of these small graphs until the ops cannot be told apart.
+    ``logvar``. Three layers (the default of :class:`~arch2vec.models.train.PretrainConfig`), with
+    node positions as inputs: on NB-201 they reconstruct every held-out cell where two layers
+    reach 88 % (issue 16); four and more (and graph-convolution heads, as in the original VGAE)
+    smooth the node features of these small graphs until the ops cannot be told apart.
     """
 
     def __init__(
         self,
         in_dim: int,
-        hidden: Sequence[int] = (128, 128),
+        hidden: Sequence[int] = (128, 128, 128),
         latent: int = 16,
         variational: bool = True,
     ) -> None:
