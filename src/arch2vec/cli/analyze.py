@@ -65,10 +65,12 @@ def cmd_predictors(args: argparse.Namespace) -> int:
         return 0
     sizes = [str(s) for s in result["config"]["train_sizes"]]
     print(f"Kendall tau, mean ± std over {result['config']['seeds']} seeds, by training cells")
-    print(f"{'representation':<18}{'regressor':<10}" + "".join(f"{s:>14}" for s in sizes))
-    for row in table_rows(result):
+    rows = table_rows(result)
+    width = max([len("representation"), *(len(r["representation"]) for r in rows)]) + 2
+    print(f"{'representation':<{width}}{'regressor':<10}" + "".join(f"{s:>14}" for s in sizes))
+    for row in rows:
         cells = "".join(f"{_pm(*row[s]):>14}" for s in sizes)
-        print(f"{row['representation']:<18}{row['regressor']:<10}{cells}")
+        print(f"{row['representation']:<{width}}{row['regressor']:<10}{cells}")
     print(f"wrote {Path(args.out) / 'predictors.json'} and predictors.png")
     return 0
 
