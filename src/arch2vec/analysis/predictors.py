@@ -53,12 +53,10 @@ mean 0, std 1 for the networks. Every pair sees the same training cells for a (s
 size ``n`` trains on the first ``n`` cells of that order, so the training sets of one seed are
 nested; ``s`` also seeds the regressors and the supervised encoder.
 
-Cost, NB-201 CIFAR-10 (15,625 cells; arch2vec embeddings, flat, path, supervised x the four
-regressors = 16 fits per size and seed), one thread on a 2-core machine shared with another job:
-a round of 1,024 training cells took 341 s, 313 s of it in the four GP fits (cubic in the
-training size) and 23 s training the supervised GIN; DNGO, gradient boosting and the ensemble
-take 0.1-0.8 s a fit. Extrapolated, the full benchmark (7 sizes x 10 seeds) takes about 80
-minutes, 12 without the GP (``docs/analysis.md``).
+Cost, NB-201 CIFAR-10 (15,625 cells), one thread on a 2-core machine: three embeddings files +
+flat, path and supervised with DNGO, gradient boosting and the MLP ensemble, 7 sizes x 10 seeds,
+8 min 37 s (the supervised GIN, re-trained 70 times, is most of it); the GP up to 256 cells 70 s
+for five representations; scikit-learn's GP takes 1-2 minutes a fit at 1,024 cells.
 """
 
 from __future__ import annotations
