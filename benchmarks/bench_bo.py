@@ -57,15 +57,9 @@ def projection(space):
     """A fixed random projection of the flat (adjacency + one-hot ops) encoding to 16 dims."""
     import numpy as np
 
-    cells = space.all()
-    rows, cols = np.triu_indices(cells.num_nodes, k=1)
-    flat = np.concatenate(
-        [
-            cells.adjacency[:, rows, cols].astype(np.float32),
-            cells.onehot(len(space.ops)).reshape(len(cells), -1),
-        ],
-        axis=1,
-    )
+    from arch2vec.analysis.predictive import flat_encoding
+
+    flat = flat_encoding(space.all(), len(space.ops))
     w = np.random.default_rng(0).normal(size=(flat.shape[1], 16)).astype(np.float32)
     return (flat @ w).astype(np.float32)
 

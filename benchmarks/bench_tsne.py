@@ -39,11 +39,10 @@ def features(embeddings: str | None) -> np.ndarray:
 
         embedded = load_embeddings(embeddings)
         return embedded.check_space(embedded.load_space(None), embeddings)
-    cells = spaces.get("nb201").all()
-    rows, cols = np.triu_indices(cells.num_nodes, k=1)
-    flat = np.concatenate(
-        [cells.adjacency[:, rows, cols], cells.onehot(5).reshape(len(cells), -1)], axis=1
-    ).astype(np.float64)
+    from arch2vec.analysis.predictive import flat_encoding
+
+    space = spaces.get("nb201")
+    flat = flat_encoding(space.all(), len(space.ops)).astype(np.float64)
     return flat @ np.random.default_rng(0).normal(size=(flat.shape[1], 16))
 
 

@@ -18,6 +18,7 @@ import pytest
 from conftest import shared_file
 
 from arch2vec import benchmarks, spaces
+from arch2vec.analysis.predictive import flat_encoding
 from arch2vec.evaluators.table import TableEvaluator
 from arch2vec.search import STRATEGIES, engine
 from arch2vec.search.budget import Budget
@@ -34,15 +35,7 @@ CASES = [(setup, name) for setup, spec in PINNED["setups"].items() for name in s
 
 def projection(space) -> np.ndarray:
     """A fixed random projection of the flat (adjacency + one-hot ops) encoding to 16 dims."""
-    cells = space.all()
-    rows, cols = np.triu_indices(cells.num_nodes, k=1)
-    flat = np.concatenate(
-        [
-            cells.adjacency[:, rows, cols].astype(np.float32),
-            cells.onehot(len(space.ops)).reshape(len(cells), -1),
-        ],
-        axis=1,
-    )
+    flat = flat_encoding(space.all(), len(space.ops))
     w = np.random.default_rng(0).normal(size=(flat.shape[1], 16)).astype(np.float32)
     return (flat @ w).astype(np.float32)
 
