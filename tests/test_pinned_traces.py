@@ -6,6 +6,13 @@ asking for lower fidelities instead of reading the benchmark).
 The embeddings are a fixed random projection of each cell's flat encoding, so the traces pin the
 strategies, not a pre-training run. Slow strategies are compared on a prefix of their trace
 (the same budget, plus a query budget): a prefix of a run is the run with fewer queries.
+
+The supervised strategies train a GIN with torch at every decision; torch's float32 kernels
+round differently from one CPU to the next (instruction set, BLAS code path), and a near tie
+between two candidates then flips: traces recorded on one machine diverged at query 18
+(supervised-bo) and 16 (supervised-rl) on an AMD EPYC with AVX-512, whatever the thread count.
+For those two, the queries before the first trained decision are compared with the pinned
+trace, and the whole prefix with a second run of the same seed on this machine.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ PREFIX = {  # strategy -> queries compared where a whole run takes seconds
     ("nb201-csv-cifar10", "supervised-rl"): 32,
     ("nb101-30k", "bohb"): 12,
 }
+MACHINE_DEPENDENT = {"supervised-bo": 16, "supervised-rl": 16}  # queries before a trained one
 CASES = [(setup, name) for setup, spec in PINNED["setups"].items() for name in spec["params"]]
 
 
@@ -80,6 +88,14 @@ def test_traces_equal_the_pinned_ones(setups, setup, name, request):
         budget = Budget(spec["budget_seconds"], prefix)
         got = engine.run(strategy, evaluator, budget, seed=seed).to_dict()
         n = prefix or len(want["index"])
+        if name in MACHINE_DEPENDENT:
+            again = cls(
+                space, embeddings=None, candidates=candidates, seed=seed, **params
+            )  # the same seed twice on this machine: the same decisions
+            budget = Budget(spec["budget_seconds"], prefix)
+            assert engine.run(again, evaluator, budget, seed=seed).to_dict() == got
+            n = MACHINE_DEPENDENT[name]
+            got = {key: values[:n] for key, values in got.items() if isinstance(values, list)}
         assert got["index"] == want["index"][:n]
         np.testing.assert_allclose(got["cost"], want["cost"][:n], rtol=1e-9)
         assert got["reward"] == want["reward"][:n]
