@@ -332,6 +332,9 @@ CASES = [
     ("query-hash", P("bench", "query", "nb201", "0" * 32), "no cell has hash"),
     ("query-json", P("bench", "query", "nb201", '{"matrix": 1}'), "nb201"),
     ("query-noarg", P("bench", "query", "nb201"), "ARCH"),
+    ("query-hash31", P("bench", "query", "nb201", "b4aa2af6078b95507eae1319f48a6e6"), "32-hex"),
+    ("query-opname", P("bench", "query", "nb201", "nor_conv_3x3"), "an arch string"),
+    ("query-darts", P("bench", "query", "nb301", "--file", "{tmp}/nope", "0"), "nope"),
     ("query-dataset", P("bench", "query", "nb201", "0", "--dataset", "x"), "'x'"),
     (
         "table-nospace",

@@ -100,62 +100,118 @@ class SearchSpace(ABC):
             return (_rebuild_space, (self.name, self.data_dir, self.options()))
         return super().__reduce_ex__(protocol)
 
+    native_help: str | None = None
+    """How the native form looks, for messages (``an arch string |op~0|+|op~0|op~1|+...``)."""
+
+    def cell_forms(self) -> str:
+        """The ways a cell of this space can be named, for messages."""
+        n = len(self.all())
+        forms = [f"a pool index 0..{n - 1}", "a 32-hex hash (any case)"]
+        if self.native_help:
+            forms.append(self.native_help)
+        forms.append('a JSON cell {"matrix": [[...]], "ops": [names]}')
+        return ", ".join(forms[:-1]) + " or " + forms[-1]
+
     def locate(self, text: str) -> int:
-        """Pool index of a cell named by its pool index, 32-hex hash or native form (a JSON
-        ``{"matrix", "ops"}`` cell where the native form is one); a one-line error if none."""
+        """Pool index of a cell named by its pool index, 32-hex hash (in any case), native form
+        (arch string, genotype, ...) or JSON cell ``{"matrix": [[...]], "ops": [names]}``; a
+        one-line error that names the forms the space takes if ``text`` is none of them."""
         text = str(text).strip()
-        if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
-            index = int(self.index_of_hashes([text])[0])
+        kind = _name_kind(text)
+        if kind == "hash":
+            index = int(self.index_of_hashes([text.lower()])[0])
             if index < 0:
-                raise ValueError(f"{self.name}: no cell has hash {text}")
+                raise ValueError(f"{self.name}: no cell has hash {text.lower()}")
             return index
-        if text.lstrip("+-").isdigit():
+        if kind == "index":
             index, n = int(text), len(self.all())
             if not 0 <= index < n:
                 raise ValueError(f"{self.name}: pool index {index} is outside 0..{n - 1}")
             return index
-        if text.startswith("{"):
-            try:
-                cells = self.from_native([json.loads(text)])
-            except (ValueError, KeyError, TypeError, NotImplementedError):
-                raise ValueError(
-                    f"{self.name}: {text[:80]!r} is not a cell of the space (expected "
-                    f"{self.native_key or 'a pool index or hash'})"
-                ) from None
-            index = int(self.index_of_cells(cells)[0])
-            if index < 0:
-                raise ValueError(f"{self.name}: {text[:80]!r} is not a cell of the pool")
-            return index
-        return self._locate_native(text)
+        try:
+            cells = self._cells_of_names([text])
+        except (ValueError, KeyError, TypeError, IndexError, NotImplementedError) as e:
+            why = " ".join(str(e).split()) or type(e).__name__
+            raise ValueError(
+                f"{self.name}: {text[:80]!r} is not a cell of the space ({why}); name a cell by "
+                f"{self.cell_forms()}"
+            ) from None
+        index = int(self.index_of_cells(cells)[0])
+        if index < 0:
+            raise ValueError(f"{self.name}: {text[:80]!r} is not a cell of the pool")
+        return index
 
     def locate_many(self, texts: list[str]) -> np.ndarray:
         """:meth:`locate` of many names at once (hashes and native forms in batches); -1 where
         a name is no cell of the pool."""
+        texts = [str(t).strip() for t in texts]
         out = np.full(len(texts), -1, dtype=np.int64)
         n = len(self.all())
-        kinds = {"index": [], "hash": [], "native": []}
+        kinds: dict[str, list[int]] = {"index": [], "hash": [], "other": []}
         for k, t in enumerate(texts):
-            if t.isdigit():
-                kinds["index"].append(k)
-            elif len(t) == 32 and all(c in "0123456789abcdef" for c in t):
-                kinds["hash"].append(k)
-            else:
-                kinds["native"].append(k)
+            kinds[_name_kind(t)].append(k)
         for k in kinds["index"]:
-            out[k] = int(texts[k]) if int(texts[k]) < n else -1
+            out[k] = int(texts[k]) if 0 <= int(texts[k]) < n else -1
         if kinds["hash"]:
-            out[kinds["hash"]] = self.index_of_hashes([texts[k] for k in kinds["hash"]])
-        native = kinds["native"]
+            out[kinds["hash"]] = self.index_of_hashes([texts[k].lower() for k in kinds["hash"]])
+        other = kinds["other"]
         try:  # one batch; a bad name sends the batch to one name at a time
-            items = [json.loads(texts[k]) if texts[k].startswith("{") else texts[k] for k in native]
-            out[native] = self.index_of_cells(self.from_native(items)) if native else []
-        except (ValueError, TypeError, NotImplementedError):
-            for k in native:
+            out[other] = self.index_of_cells(self._cells_of_names([texts[k] for k in other]))
+        except (ValueError, KeyError, TypeError, IndexError, NotImplementedError):
+            for k in other:
                 try:
                     out[k] = self.locate(texts[k])
                 except (ValueError, NotImplementedError):
                     out[k] = -1
         return out
+
+    def _cells_of_names(self, texts: list[str]) -> Cells:
+        """Cells from native names and JSON cells (a JSON object is a ``{"matrix", "ops"}``
+        cell in every space; other text is the space's native form)."""
+        if not texts:
+            return Cells(
+                np.zeros((0, self.num_nodes, self.num_nodes), np.uint8),
+                np.zeros((0, self.num_nodes), np.int8),
+                self.name,
+            )
+        if not any(t.startswith("{") for t in texts):
+            return self.from_native(texts)
+        parts = [self._json_cell(t) if t.startswith("{") else self.from_native([t]) for t in texts]
+        return Cells.concat(parts)
+
+    def _json_cell(self, text: str) -> Cells:
+        """One cell from ``{"matrix": [[...]], "ops": [names]}`` (``adjacency`` for ``matrix``
+        as ``space export`` writes it), padded to the space's node count."""
+        try:
+            item = json.loads(text)
+        except ValueError:
+            raise ValueError("not valid JSON") from None
+        if not isinstance(item, dict):
+            raise ValueError("a JSON cell is an object")
+        matrix = item.get("matrix", item.get("adjacency"))
+        names = item.get("ops")
+        if not isinstance(names, list) or not isinstance(matrix, list):
+            raise ValueError('expected {"matrix": [[...]], "ops": [names]}')
+        unknown = [o for o in names if o not in self.ops]
+        if unknown:
+            raise ValueError(f"unknown op {unknown[0]!r}; expected one of {', '.join(self.ops)}")
+        m = len(names)
+        try:
+            a = np.asarray(matrix, dtype=np.int64)
+        except (TypeError, ValueError):
+            raise ValueError("the matrix is not numeric") from None
+        if a.shape != (m, m) or not 2 <= m <= self.num_nodes:
+            raise ValueError(
+                f"a {a.shape} matrix with {m} ops; expected N x N with N ops, 2 <= N <= "
+                f"{self.num_nodes}"
+            )
+        if not np.isin(a, (0, 1)).all() or np.tril(a).any():
+            raise ValueError("the matrix is not 0/1 strictly upper-triangular")
+        adjacency = np.zeros((1, self.num_nodes, self.num_nodes), dtype=np.uint8)
+        ops = np.full((1, self.num_nodes), PAD, dtype=np.int8)
+        adjacency[0, :m, :m] = a
+        ops[0, :m] = [self.ops.index(o) for o in names]
+        return Cells(adjacency, ops, self.name)
 
     def index_of_hashes(self, hashes) -> np.ndarray:
         """Pool index of each hash; -1 where no cell of the pool has it."""
@@ -257,6 +313,16 @@ class SearchSpace(ABC):
     def onehot(self, cells: Cells) -> np.ndarray:
         """Model input: ``(B, N, K)`` one-hot ops over this space's vocabulary."""
         return cells.onehot(len(self.ops))
+
+
+def _name_kind(text: str) -> str:
+    """``index`` (digits, a sign allowed: checked against the pool), ``hash`` (32 hex digits in
+    any case, not all of them digits) or ``other`` (a native form or a JSON cell)."""
+    if text.lstrip("+-").isdigit() and len(text) != 32:
+        return "index"
+    if len(text) == 32 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return "hash"
+    return "other"
 
 
 def _rebuild_space(name: str, data_dir: str | Path | None, options: dict[str, Any]) -> SearchSpace:

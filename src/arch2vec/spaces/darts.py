@@ -363,6 +363,7 @@ class DartsSpace(SearchSpace):
     name = "darts"
     num_nodes = NUM_NODES
     native_key = "genotype"
+    native_help = "a genotype [('sep_conv_3x3', 0), ('skip_connect', 1), ...] (8 pairs)"
     hash_cache = True
     ops = NODE_TYPES
 

@@ -176,6 +176,7 @@ class NB201Space(SearchSpace):
     name = "nb201"
     num_nodes = NUM_NODES
     native_key = "arch_str"
+    native_help = "an arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
     hash_cache = True
     ops = OPS
 
@@ -207,9 +208,6 @@ class NB201Space(SearchSpace):
             bad = int(np.flatnonzero(~valid)[0])
             raise ValueError(f"nb201: cell {bad} is not a valid NB-201 cell")
         return _OP_TO_DIGIT[cells.ops[:, 1:-1].astype(np.int64)] @ _POWERS
-
-    def _locate_native(self, text: str) -> int:
-        return int(index_of([text])[0])
 
     def to_native(self, cells: Cells) -> list[str]:
         return arch_str_of(self._indices(cells))

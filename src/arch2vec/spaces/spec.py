@@ -279,6 +279,9 @@ class SpecSpace(SearchSpace):
         self.ops = (s.input, *s.ops, s.output)
         self.padded = s.ops_on == "nodes"
         self.native_key = "arch_str" if s.ops_on == "edges" else "cell"
+        self.native_help = (
+            "an arch string |op~0|+...|" if s.ops_on == "edges" else None
+        )  # ops on nodes: the native form is the JSON cell
         if s.ops_on == "edges":
             self.num_nodes = len(s.edges) + 2
             self._dag = _edge_dag(s.edges)
@@ -509,16 +512,6 @@ class SpecSpace(SearchSpace):
             adj[k, :m, :m] = matrix
             ops[k, :m] = [self.ops.index(o) for o in names]
         return Cells(adj, ops, self.name)
-
-    def _locate_native(self, text: str) -> int:
-        return self.index_of_native(text)
-
-    def index_of_native(self, text: str) -> int:
-        """Pool index of a cell given in its native form (arch string or JSON cell)."""
-        cell = self.from_native([text])
-        if not self.is_valid(cell)[0]:
-            raise ValueError(f"{self.name}: {text!r} is not a valid cell of the space")
-        return self.index_of_cells(cell)[0]
 
     def _arch_str(self, digits: list[int]) -> str:
         groups: dict[int, list[str]] = {}
