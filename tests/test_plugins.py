@@ -170,3 +170,67 @@ def test_registries_from_python(tmp_path):
     assert "nb201-mine" not in spaces.SPACES
     assert registry.load_plugins() == []  # no broken plugin in this environment
     assert BENCHMARKS["nb201"].space == "nb201"
+
+
+BROKEN = '''
+"""A plugin whose dependency is missing."""
+import a2v_missing_dependency  # noqa: F401
+
+
+def register():
+    pass
+'''
+
+
+@pytest.fixture(scope="module")
+def broken_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("broken")
+    (root / "a2v_broken_plugin.py").write_text(BROKEN)
+    dist = root / "a2v_broken_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: a2v-broken-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[arch2vec.plugins]\nmine = a2v_broken_plugin:register\n"
+    )
+    return root
+
+
+def _run(path, *argv):
+    env = {**os.environ, "PYTHONPATH": f"{path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.run(
+        [sys.executable, "-m", "arch2vec.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_a_broken_plugin_is_named_not_silent(broken_path):
+    """A plugin whose import fails gives one warning naming it and its error (its traceback with
+    -v); the unknown-name error mentions it; everything else still works (issue 19)."""
+    warning = (
+        "plugin 'mine' (a2v_broken_plugin:register) failed to load: ModuleNotFoundError: "
+        "No module named 'a2v_missing_dependency'"
+    )
+    proc = _run(broken_path, "space", "info", "nb201", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["num_cells"] == 15_625
+    assert proc.stderr.count(warning) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    argv = [
+        "search",
+        "--strategy",
+        "mine",
+        "--budget-queries",
+        "3",
+        "--out",
+        str(broken_path / "x"),
+    ]
+    proc = _run(broken_path, *argv)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("arch2vec: error:")]
+    assert proc.returncode == 2 and len(errors) == 1, proc.stderr
+    assert "unknown strategy 'mine'" in errors[0] and "plugins that failed to load" in errors[0]
+    assert "a2v_broken_plugin:register" in errors[0] and "Traceback" not in proc.stderr
+    assert not (broken_path / "x").exists()
+    proc = _run(broken_path, "space", "info", "nb201", "-v")
+    assert proc.returncode == 0 and warning in proc.stderr
+    assert "Traceback" in proc.stderr and "import a2v_missing_dependency" in proc.stderr

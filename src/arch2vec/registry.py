@@ -18,6 +18,7 @@ sends its objects (space, strategy class, evaluator) to worker processes itself.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from importlib.metadata import entry_points
@@ -27,6 +28,7 @@ T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "arch2vec.plugins"
 
+_log = logging.getLogger(__name__)
 _plugins_loaded = False
 _plugins_lock = threading.RLock()
 _plugin_errors: list[str] = []
@@ -46,8 +48,10 @@ def _resolve(target: str) -> Any:
 
 
 def load_plugins(force: bool = False) -> list[str]:
-    """Import every ``arch2vec.plugins`` entry point once per process; returns the names of the
-    plugins that failed to load (each with its error), which are skipped."""
+    """Import every ``arch2vec.plugins`` entry point once per process; returns the plugins that
+    failed to load (``NAME (module:function): Error: message``), which are skipped. Each failure
+    is logged once as a warning (``plugin 'NAME' (module:function) failed to load: ...``), with
+    its traceback at debug level."""
     global _plugins_loaded
     with _plugins_lock:
         if _plugins_loaded and not force:
@@ -61,7 +65,10 @@ def load_plugins(force: bool = False) -> list[str]:
                     if callable(obj) and not isinstance(obj, type):
                         obj()
                 except Exception as exc:  # a broken plugin must not break arch2vec
-                    _plugin_errors.append(f"{ep.name} ({ep.value}): {type(exc).__name__}: {exc}")
+                    why = " ".join(f"{type(exc).__name__}: {exc}".split())
+                    _plugin_errors.append(f"{ep.name} ({ep.value}): {why}")
+                    _log.warning("plugin %r (%s) failed to load: %s", ep.name, ep.value, why)
+                    _log.debug("plugin %r failed to load", ep.name, exc_info=True)
         finally:
             _loading.active = False
         return list(_plugin_errors)
@@ -117,8 +124,10 @@ class Registry(Mapping[str, T], Generic[T]):
         try:
             obj = self._entries[name]
         except KeyError:
+            failed = "; ".join(_plugin_errors)
             raise ValueError(
                 f"unknown {self.kind} {name!r}; expected one of {', '.join(self)}"
+                + (f" (plugins that failed to load: {failed})" if failed else "")
             ) from None
         if isinstance(obj, str):
             obj = self._entries[name] = _resolve(obj)

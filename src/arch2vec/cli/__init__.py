@@ -78,9 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a command: exit 0 when it succeeded; 2 with one ``arch2vec: error:`` line for bad
     input (``ValueError``, ``OSError``: the library names the file or value); 1 with one line
     when the work itself failed (``RuntimeError``: every evaluation failed, training diverged)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = any(a in ("-v", "--verbose") for a in argv)
+    quiet = any(a in ("-q", "--quiet") for a in argv)
     try:
-        with messages(getattr(args, "verbose", False), getattr(args, "quiet", False)):
+        with messages(verbose, quiet):  # from the start: plugins load while the parser is built
+            args = build_parser().parse_args(argv)
             return args.func(args)
     except (ValueError, OSError) as e:
         return _error(e, 2)
