@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import pickle
@@ -26,6 +27,7 @@ from typing import IO, Any
 import numpy as np
 
 ENV_DATA_DIR = "ARCH2VEC_DATA"
+_log = logging.getLogger(__name__)
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
@@ -325,21 +327,40 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def read_jsonl(path: str | Path, keys: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The objects of a JSON-lines file holding every key of ``keys``, in file order; lines that
-    do not parse (cut by a kill) or lack a key are skipped. A missing file reads as empty."""
+def read_jsonl(
+    path: str | Path,
+    keys: Sequence[str] = (),
+    check: Callable[[dict[str, Any]], bool] | None = None,
+    what: str = "record",
+) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines file holding every key of ``keys`` (and passing ``check``),
+    in file order. A line that does not parse (cut by a kill, edited), is not an object, lacks
+    a key or fails ``check`` is skipped with one warning naming the file, the line and why
+    (``what``: what a line should be). A missing file reads as empty; blank lines are ignored."""
     path = Path(path)
     if not path.is_file():
         return []
     rows = []
     with path.open("rb") as f:
-        for raw in f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
             try:
                 row = json.loads(raw)
             except ValueError:  # also a UnicodeDecodeError
-                continue
-            if isinstance(row, dict) and all(k in row for k in keys):
-                rows.append(row)
+                why = "not valid JSON" + ("" if raw.endswith(b"\n") else ": cut short")
+            else:
+                missing = [k for k in keys if k not in row] if isinstance(row, dict) else None
+                if missing is None:
+                    why = f"not a JSON object but {type(row).__name__}"
+                elif missing:
+                    why = f"no {missing[0]!r}"
+                elif check is not None and not check(row):
+                    why = "its fields have the wrong types or lengths"
+                else:
+                    rows.append(row)
+                    continue
+            _log.warning("%s line %d: skipped, not a %s (%s)", path, number, what, why)
     return rows
 
 

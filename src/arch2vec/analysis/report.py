@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 from arch2vec import __version__, io
 from arch2vec.analysis import plots
 from arch2vec.search import record
+
+_log = logging.getLogger(__name__)
 
 FORMATS = ("html", "markdown")
 
@@ -68,8 +71,17 @@ def load_experiment(exp_dir: str | Path) -> Experiment:
     if (path / record.SUMMARY).is_file():
         try:
             summary = record.read_summary(path)
-        except ValueError:
-            summary = {}
+        except ValueError as e:
+            _log.warning("%s; ignored: the report reads the runs in %s", e, record.RUNS)
+        else:
+            if not record.describes(summary, rows):
+                _log.warning(
+                    "%s: describes other runs than the %d kept in %s; ignored",
+                    path / record.SUMMARY,
+                    len(rows),
+                    record.RUNS,
+                )
+                summary = {}
     return Experiment(path=path, config=config, rows=rows, summary=summary)
 
 
@@ -136,8 +148,24 @@ def _summary_row(exp: Experiment, final_regret: np.ndarray) -> dict[str, Any]:
         ),
         "final_regret_median": _stat(final_regret, np.median),
         "wall_seconds": exp.summary.get("wall_seconds"),
-        "best_cell": _best_name(exp.summary.get("best")),
+        "best_cell": _best_cell(exp),
     }
+
+
+def _best_cell(exp: Experiment) -> str | None:
+    """The native name of the best cell of the runs kept (``summary.json``'s name where it names
+    the same cell, else from the space; ``pool index N`` for a space without native names)."""
+    best = record.summarise(exp.rows, exp.config)["best"]
+    if best is None:
+        return None
+    said = exp.summary.get("best")
+    if isinstance(said, dict) and said.get("index") == best["index"] and _best_name(said):
+        return _best_name(said)
+    try:
+        name = record.space_of(exp.config).native(best["index"])
+    except (ValueError, NotImplementedError, OSError, IndexError):
+        return f"pool index {best['index']}"
+    return name if isinstance(name, str) else json.dumps(name, separators=(",", ":"))
 
 
 def _best_name(best: Any) -> str | None:

@@ -102,6 +102,10 @@ def result_of(ev: Evaluation, j: int) -> dict[str, Any]:
     }
 
 
+def _journal_row(row: dict[str, Any]) -> bool:
+    return all(isinstance(row[k], int) and not isinstance(row[k], bool) for k in ("query", "index"))
+
+
 class Journal:
     """The evaluations of one run, one JSON line each, appended (flushed and synced) as they
     finish; ``query`` numbers every evaluation of the run in order (lower fidelities too)."""
@@ -109,7 +113,8 @@ class Journal:
     def __init__(self, path: str | Path, space: SearchSpace | None = None) -> None:
         self.path = Path(path)
         self.space = space
-        self.recorded = {int(r["query"]): r for r in read_jsonl(self.path, ("query", "index"))}
+        rows = read_jsonl(self.path, ("query", "index"), _journal_row, "recorded evaluation")
+        self.recorded = {r["query"]: r for r in rows}
         self.rows: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._file = None

@@ -13,8 +13,8 @@ An experiment directory holds
 * ``summary.json``: :func:`summarise` of the finished runs.
 
 :func:`arch2vec.io.read_jsonl` reads any of the JSON-lines files: a line cut by a kill, or one
-that is not an object with the expected keys, is skipped; :func:`read_runs` keeps the last line of
-a repeated run.
+that is not an object with the expected keys, is skipped with a warning naming the file and the
+line; :func:`read_runs` keeps the last line of a repeated run.
 """
 
 from __future__ import annotations
@@ -65,11 +65,11 @@ def _well_formed(row: dict[str, Any]) -> bool:
 
 def read_runs(exp_dir: str | Path) -> dict[int, dict[str, Any]]:
     """Finished runs of an experiment directory by run index (the last line of a run wins; a
-    line that is not a well-formed run -- cut by a kill, edited -- is skipped)."""
+    line that is not a well-formed run -- cut by a kill, edited -- is skipped with a warning
+    naming the file and the line)."""
     out: dict[int, dict[str, Any]] = {}
-    for row in read_jsonl(Path(exp_dir) / RUNS, RUN_KEYS):
-        if _well_formed(row):
-            out[row["run"]] = row
+    for row in read_jsonl(Path(exp_dir) / RUNS, RUN_KEYS, _well_formed, "search run"):
+        out[row["run"]] = row
     return out
 
 
@@ -168,6 +168,32 @@ def read_summary(exp_dir: str | Path) -> dict[str, Any]:
     if not isinstance(summary, dict):
         raise ValueError(f"{path}: not a search summary")
     return summary
+
+
+def space_of(config: dict[str, Any], data_dir: str | Path | None = None) -> Any:
+    """The space an experiment searched, rebuilt from its configuration's ``space`` entry (name
+    and options: a spec inline, DARTS's pool size and seed)."""
+    from arch2vec import spaces
+
+    options = dict(config.get("space") or {})
+    name = options.pop("name", None)
+    if not isinstance(name, str):
+        raise ValueError("the experiment's configuration names no space")
+    for key in ("num_cells", "fingerprint"):
+        options.pop(key, None)
+    return spaces.get(name, data_dir=data_dir, **options)
+
+
+def describes(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``summary`` is the summary of exactly the runs ``rows`` (same runs, same queries)."""
+    per_run = summary.get("per_run")
+    if not isinstance(per_run, list):
+        return False
+    try:
+        said = sorted((p["run"], p["queries"]) for p in per_run)
+    except (TypeError, KeyError):
+        return False
+    return said == sorted((r["run"], len(r["index"])) for r in rows)
 
 
 def best_native(exp_dir: str | Path, key: str = "genotype") -> Any:
