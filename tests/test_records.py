@@ -52,9 +52,7 @@ def test_a_malformed_run_line_is_named_and_the_best_cell_comes_from_the_runs_kep
     assert f"{exp / record.RUNS} line {number + 1}: skipped, not a search run" in err
     assert f"{exp / record.SUMMARY}: describes other runs than the 3 kept" in err
     kept = [rows[k] for k in sorted(rows) if k != best_run]
-    best = record.summarise(
-        kept, summary and json.loads((exp / record.CONFIG).read_text())["config"]
-    )
+    best = record.summarise(kept, json.loads((exp / record.CONFIG).read_text())["config"])
     assert shown["runs"] == 3 and best["best"]["index"] != summary["best"]["index"]
     assert shown["best_cell"] == spaces.get("nb201").native(best["best"]["index"])
     assert shown["wall_seconds"] is None  # the summary's wall time was of other runs
