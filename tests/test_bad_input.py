@@ -79,6 +79,27 @@ FILES: dict[str, str | bytes] = {
     "nodes_edges.toml": SPEC + "edges = [[0, 1]]\n",
     "maxedges.toml": SPEC.replace("max_edges = 6", "max_edges = 0"),
     "rewards.csv": csv_rows("arch,reward", "0,70", "1,71"),
+    # sizes checked before anything is allocated; op names that would not round-trip
+    "manyops.toml": 'name = "m"\nops_on = "nodes"\nmax_nodes = 7\nmax_edges = 9\nops = ['
+    + ", ".join(f'"o{k}"' for k in range(30))
+    + "]\n",
+    "product.toml": EDGES.replace('["a", "b"]', "[" + ", ".join(f'"o{k}"' for k in range(10)) + "]")
+    + "edges = [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [6, 7], [7, 8]]\n",
+    "oversample.toml": EDGES
+    + 'edges = [[0, 1], [1, 2], [0, 2]]\n[pool]\nmode = "sample"\n'
+    + "samples = 1000\n",
+    "hugesample.toml": SPEC + '[pool]\nmode = "sample"\nsamples = 90000000\n',
+    "bigcells.toml": SPEC.replace("max_nodes = 5", "max_nodes = 60")
+    + '[pool]\nmode = "sample"\nsamples = 1000000\n',
+    "toomanyops.toml": SPEC.replace(
+        '["a", "b"]', "[" + ", ".join(f'"o{k}"' for k in range(126)) + "]"
+    ),
+    "plusop.toml": SPEC.replace('["a", "b"]', '["a+b", "c"]'),
+    "pipeop.toml": EDGES.replace('["a", "b"]', '["a|b", "c"]') + "edges = [[0, 1]]\n",
+    "tildeop.toml": EDGES.replace('["a", "b"]', '["a~1", "c"]') + "edges = [[0, 1]]\n",
+    "spaceop.toml": SPEC.replace('["a", "b"]', '["conv 3x3", "c"]'),
+    "commaop.toml": SPEC.replace('["a", "b"]', '["a,b", "c"]'),
+    "spaceio.toml": SPEC + 'input = "in put"\n',
     "notnpz.npz": b"PK\x03\x04 but not a zip",
     "random.npz": b"\x00\x01\x02 random bytes",
 }
@@ -233,6 +254,19 @@ CASES = [
     ("spec-json", P("space", "info", "{tmp}/badjson.json"), "badjson.json: not valid JSON"),
     ("spec-edges-on-nodes", P("space", "info", "{tmp}/nodes_edges.toml"), "field 'edges'"),
     ("spec-maxedges", P("space", "info", "{tmp}/maxedges.toml"), "field 'max_edges'"),
+    ("spec-manyops", P("space", "info", "{tmp}/manyops.toml"), "cells is too large (at most"),
+    ("spec-product", P("space", "info", "{tmp}/product.toml"), "100,000,000 cells is too large"),
+    ("spec-oversample", P("space", "info", "{tmp}/oversample.toml"), "holds only 8 cells"),
+    ("spec-hugesample", P("space", "info", "{tmp}/hugesample.toml"), "90,000,000 cells"),
+    ("spec-bigcells", P("space", "info", "{tmp}/bigcells.toml"), "GiB of adjacency"),
+    ("spec-toomanyops", P("space", "info", "{tmp}/toomanyops.toml"), "126 ops: at most 125"),
+    ("spec-plusop", P("space", "info", "{tmp}/plusop.toml"), "op name 'a+b'"),
+    ("spec-pipeop", P("space", "info", "{tmp}/pipeop.toml"), "op name 'a|b'"),
+    ("spec-tildeop", P("space", "info", "{tmp}/tildeop.toml"), "op name 'a~1'"),
+    ("spec-spaceop", P("space", "info", "{tmp}/spaceop.toml"), "op name 'conv 3x3'"),
+    ("spec-commaop", P("space", "info", "{tmp}/commaop.toml"), "op name 'a,b'"),
+    ("spec-spaceio", P("space", "info", "{tmp}/spaceio.toml"), "field 'input': op name"),
+    ("darts-samples-big", P("space", "info", "darts", "--samples", "100000000"), "too large"),
     ("space-samples-0", P("space", "build", "darts", "--samples", "0"), "--samples"),
     ("space-samples-abc", P("space", "build", "darts", "--samples", "abc"), "'abc'"),
     ("space-samples-huge", P("space", "info", "darts", "--samples", "99999999999"), "samples"),

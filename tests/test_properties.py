@@ -124,6 +124,38 @@ def test_any_spec_validates_or_fails_in_one_line_naming_a_field(data):
         assert SpaceSpec.from_dict(spec.to_dict()) == spec  # a valid spec round-trips
 
 
+OP_NAMES = st.text(alphabet='ab1-_.+|~ ,"{}[]', min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(OP_NAMES, min_size=2, max_size=3, unique=True),
+    st.sampled_from(["edges", "nodes"]),
+)
+def test_every_spec_that_loads_round_trips_its_names_through_a_results_table(
+    tmp_path_factory, ops, kind
+):
+    """Op names are refused when the spec loads, or every cell's exported name reads back as
+    that cell from a results table (issue 19)."""
+    data = {"name": "p", "ops": ops, "ops_on": kind}
+    data.update(
+        {"edges": [[0, 1], [1, 2]]} if kind == "edges" else {"max_nodes": 4, "max_edges": 5}
+    )
+    spec = one_line_error(SpaceSpec.from_dict, data, "spec")
+    if spec is None:
+        return
+    folder = tmp_path_factory.mktemp("rt")
+    space = spaces.get("p", data_dir=folder, spec=data)
+    names = space.to_native(space.all())
+    names = [n if isinstance(n, str) else json.dumps(n) for n in names]
+    buffer = text_io.StringIO()
+    csv.writer(buffer).writerows([["arch", "reward"], *[[n, 50] for n in names]])
+    (folder / "r.csv").write_text(buffer.getvalue())
+    table = benchmarks.load("table", file=folder / "r.csv", space=space)
+    assert len(table.pool) == len(names)
+    assert space.locate_many(names).tolist() == list(range(len(names)))
+
+
 @SETTINGS
 @given(st.lists(st.lists(st.text(max_size=12), min_size=2, max_size=3), max_size=6))
 def test_any_results_csv_loads_or_fails_in_one_line(tmp_path_factory, rows):

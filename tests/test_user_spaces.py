@@ -260,3 +260,69 @@ def test_query_names_cells_every_way_and_returns_every_column(capsys):
     assert row["arch_str"] == arch and row["test_accuracy"] == 93.97
     assert row["reward_12"] == 83.742 and row["reward_200"] == 90.86  # per epoch
     assert row["c10valid_params_MB"] == 0.5594 and row["c10valid_latency"] == 0.0151
+
+
+def test_a_spec_knows_its_size_before_listing_a_cell(data_dir):
+    """``SpaceSpec.size`` counts the cells without listing them (issue 19): exactly where the
+    docs' specs and hand-made ones are enumerated, and an upper bound under op counts on nodes."""
+    assert SpaceSpec.load(DOCS / "nb101.toml").size() == (423_624, True)
+    assert SpaceSpec.load(DOCS / "nb201.toml").size() == (15_625, True)
+    bound, exact = SpaceSpec.load(DOCS / "cell6.toml").size()
+    assert bound >= 28_538 and not exact
+    edges = {"name": "e", "ops": ["a", "b", "c"], "ops_on": "edges"}
+    edges["edges"] = [[0, 1], [1, 2], [0, 2], [2, 3]]
+    counted = {**edges, "name": "ec", "op_counts": {"a": [1, 2], "c": [0, 1]}}
+    nodes = {"name": "n", "ops": ["a", "b", "c"], "ops_on": "nodes", "max_nodes": 6}
+    nodes["max_edges"] = 8
+    for spec in (edges, counted, nodes):
+        size, exact = SpaceSpec.from_dict(spec).size()
+        assert exact and size == len(SpecSpace(spec, data_dir=data_dir).all()), spec["name"]
+    # by hand: 4 edges over {a, b, c}, one or two a, at most one c: 4 + 12 + 6 + 12
+    by_hand = sum(
+        1
+        for k in range(3**4)
+        for ops in [[(k // 3**i) % 3 for i in range(4)]]
+        if 1 <= ops.count(0) <= 2 and ops.count(2) <= 1
+    )
+    assert SpaceSpec.from_dict(counted).size() == (by_hand, True) and by_hand == 34
+
+
+def test_sampling_a_space_smaller_than_asked_is_refused_at_once(data_dir):
+    spec = {"name": "s", "ops": ["a", "b"], "ops_on": "nodes", "max_nodes": 4, "max_edges": 5}
+    assert len(SpecSpace(spec, data_dir=data_dir).all()) == 39  # enumerated
+    spec["pool"] = {"mode": "sample", "samples": 50}
+    with pytest.raises(ValueError, match="50 samples, but the space holds only 39 cells"):
+        SpecSpace(spec, data_dir=data_dir).all()
+    spec["op_counts"] = {"a": [0, 0]}  # a bound only: the sampler gives up, saying so
+    spec["pool"]["samples"] = 15
+    with pytest.raises(ValueError, match="only .* distinct cells were found"):
+        SpecSpace(spec, data_dir=data_dir).all()
+
+
+@pytest.mark.parametrize("kind", ["edges", "nodes"])
+def test_every_spec_that_loads_round_trips_through_export_a_results_table_and_search(
+    kind, tmp_path, data_dir
+):
+    """``space export`` -> a results table keyed by the exported names -> ``search`` (issue
+    19): every exported name reads back as its own cell."""
+    spec = (
+        {"name": "rt-e", "ops": ["conv-3x3", "max_pool.2", "id_1"], "ops_on": "edges",
+         "edges": [[0, 1], [0, 2], [1, 2]]}
+        if kind == "edges"
+        else {"name": "rt-n", "ops": ["conv-3x3", "max_pool.2"], "ops_on": "nodes",
+              "max_nodes": 5, "max_edges": 6}
+    )  # fmt: skip
+    space = SpecSpace(spec, data_dir=data_dir)
+    exported = tmp_path / "cells.jsonl"
+    assert space.export(exported) == len(space.all())
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    key = space.native_key
+    names = [r[key] if isinstance(r[key], str) else json.dumps(r[key]) for r in rows]
+    csv = tmp_path / "results.csv"
+    quoted = ['"' + n.replace('"', '""') + '"' for n in names]
+    csv.write_text("arch,reward\n" + "".join(f"{n},{50 + k % 40}\n" for k, n in enumerate(quoted)))
+    table = benchmarks.load("table", file=csv, space=space)
+    assert len(table.pool) == len(rows)
+    np.testing.assert_array_equal(table.search, 50 + np.arange(len(rows)) % 40)
+    result = search.run("random", table, space=space, runs=1, budget_queries=5)
+    assert result.summary["runs"] == 1

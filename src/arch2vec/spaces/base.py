@@ -12,6 +12,11 @@ import numpy as np
 
 from arch2vec.spaces.cells import PAD, Cells
 
+MAX_POOL_CELLS = 5_000_000
+"""The most cells a pool (enumerated or sampled) may hold."""
+MAX_POOL_BYTES = 1 << 30
+"""The most bytes a pool's adjacency matrices (cells x nodes x nodes) may take: 1 GiB."""
+
 HASH_CACHE_FORMAT = 1
 """Bump when a space's hash function changes: cached hash tables of the old format rebuild."""
 
@@ -313,6 +318,22 @@ class SearchSpace(ABC):
     def onehot(self, cells: Cells) -> np.ndarray:
         """Model input: ``(B, N, K)`` one-hot ops over this space's vocabulary."""
         return cells.onehot(len(self.ops))
+
+
+def check_pool_size(cells: int, nodes: int, what: str) -> None:
+    """Refuse, before anything is allocated, a pool of ``cells`` cells of ``nodes`` nodes larger
+    than :data:`MAX_POOL_CELLS` or whose adjacency matrices exceed :data:`MAX_POOL_BYTES`."""
+    if cells > MAX_POOL_CELLS:
+        raise ValueError(
+            f"{what}: a pool of {cells:,} cells is too large (at most {MAX_POOL_CELLS:,})"
+        )
+    if cells * nodes * nodes > MAX_POOL_BYTES:
+        raise ValueError(
+            f"{what}: a pool of {cells:,} cells of {nodes} nodes needs "
+            f"{cells * nodes * nodes / 2**30:.1f} GiB of adjacency matrices (at most "
+            f"{MAX_POOL_BYTES / 2**30:.0f} GiB: at most {MAX_POOL_BYTES // (nodes * nodes):,} "
+            "such cells)"
+        )
 
 
 def _name_kind(text: str) -> str:

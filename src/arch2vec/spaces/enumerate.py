@@ -62,16 +62,10 @@ def inner_perms(n: int) -> np.ndarray:
     return np.array([(0, *p, n - 1) for p in inner], dtype=np.int64)
 
 
-def labelled_classes(n: int, num_labels: int, max_edges: int) -> tuple[np.ndarray, np.ndarray]:
-    """Representatives of the isomorphism classes of ``n``-vertex cells whose ``n - 2`` inner
-    vertices carry one of ``num_labels`` labels (input and output fixed), at most ``max_edges``
-    edges and every vertex on an input-to-output path.
-
-    Returns ``(adjacency (C, n, n) uint8, inner labels (C, n - 2) int8)``: per class of unlabelled
-    matrices the first in the official bit order, and per representative the labelings that are
-    smallest in their orbit under its automorphisms (labels read as a base-``num_labels`` number,
-    first inner vertex most significant).
-    """
+def _classes(n: int, max_edges: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(representatives (R, n, n), automorphisms (R, P) bool, inner perms (P, n))``: per
+    isomorphism class of ``n``-vertex matrices the first in the official bit order, and which
+    inner-vertex permutations map it onto itself."""
     adj = full_dags(n, max_edges)
     perms = inner_perms(n)
     weights = (np.int64(1) << np.arange(n * n, dtype=np.int64)).reshape(n, n)
@@ -83,24 +77,71 @@ def labelled_classes(n: int, num_labels: int, max_edges: int) -> tuple[np.ndarra
     canon = codes.min(axis=1)
     _, first = np.unique(canon, return_index=True)
     first.sort()  # first member of each class in official bit order
-    reps = adj[first]
-    autos = codes[first] == codes[first, :1]  # perms[0] is the identity
+    return adj[first], codes[first] == codes[first, :1], perms  # perms[0] is the identity
 
+
+def count_labelled_classes(n: int, num_labels: int, max_edges: int) -> int:
+    """How many cells :func:`labelled_classes` gives, counted without listing them: per
+    representative, the orbits of its labelings under its automorphisms (Burnside's lemma: the
+    mean over the automorphisms of ``num_labels ** cycles``)."""
+    if n < 2:
+        return 0
+    reps, autos, perms = _classes(n, max_edges)
+    if n == 2:
+        return len(reps)
+    cycles = np.array([_cycles(p[1:-1] - 1) for p in perms], dtype=np.int64)
+    total = 0
+    for row in autos:
+        fixed = sum(num_labels ** int(c) for c in cycles[row])
+        total += fixed // int(row.sum())
+    return total
+
+
+def _cycles(perm: np.ndarray) -> int:
+    seen, count = set(), 0
+    for start in range(len(perm)):
+        if start not in seen:
+            count += 1
+            k = start
+            while k not in seen:
+                seen.add(k)
+                k = int(perm[k])
+    return count
+
+
+LABELING_CHUNK = 1 << 18
+"""Labelings examined at once by :func:`labelled_classes` (bounds its working memory)."""
+
+
+def labelled_classes(n: int, num_labels: int, max_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """Representatives of the isomorphism classes of ``n``-vertex cells whose ``n - 2`` inner
+    vertices carry one of ``num_labels`` labels (input and output fixed), at most ``max_edges``
+    edges and every vertex on an input-to-output path.
+
+    Returns ``(adjacency (C, n, n) uint8, inner labels (C, n - 2) int8)``: per class of unlabelled
+    matrices the first in the official bit order, and per representative the labelings that are
+    smallest in their orbit under its automorphisms (labels read as a base-``num_labels`` number,
+    first inner vertex most significant). Labelings are examined ``LABELING_CHUNK`` at a time.
+    """
+    reps, autos, perms = _classes(n, max_edges)
     m = n - 2
-    labelings = np.array(
-        list(itertools.product(range(num_labels), repeat=m)), dtype=np.int64
-    ).reshape(num_labels**m, m)
     place = num_labels ** np.arange(m - 1, -1, -1, dtype=np.int64)
-    code = labelings @ place
-    # permuted labeling of every labeling under every perm: label'[i] = label[p[i]]
-    permuted = np.stack([labelings[:, p[1:-1] - 1] @ place for p in perms])  # (P, L)
-
-    out_adj, out_lab = [], []
     groups, group_of = np.unique(autos, axis=0, return_inverse=True)
     group_of = group_of.ravel()
-    keep_by_group = [(permuted[g] >= code).all(axis=0) for g in groups]
+    kept: list[list[np.ndarray]] = [[] for _ in groups]  # per group: kept labeling codes
+    total = num_labels**m
+    for start in range(0, total, LABELING_CHUNK):
+        code = np.arange(start, min(start + LABELING_CHUNK, total), dtype=np.int64)
+        labelings = (code[:, None] // place) % num_labels
+        for g, members in enumerate(groups):
+            keep = np.ones(len(code), dtype=bool)
+            for p in perms[members]:  # label'[i] = label[p[i]]: the smallest in its orbit
+                keep &= labelings[:, p[1:-1] - 1] @ place >= code
+            kept[g].append(code[keep])
+    codes = [np.concatenate(k) for k in kept]
+    out_adj, out_lab = [], []
     for r in range(len(reps)):
-        keep = np.flatnonzero(keep_by_group[group_of[r]])
+        keep = codes[group_of[r]]
         out_adj.append(np.broadcast_to(reps[r], (len(keep), n, n)))
-        out_lab.append(labelings[keep])
+        out_lab.append((keep[:, None] // place) % num_labels)
     return np.concatenate(out_adj), np.concatenate(out_lab).astype(np.int8)

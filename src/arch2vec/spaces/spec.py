@@ -57,9 +57,9 @@ from typing import Any
 import numpy as np
 
 from arch2vec import io
-from arch2vec.spaces.base import SearchSpace
+from arch2vec.spaces.base import SearchSpace, check_pool_size
 from arch2vec.spaces.cells import PAD, Cells
-from arch2vec.spaces.enumerate import labelled_classes
+from arch2vec.spaces.enumerate import count_labelled_classes, labelled_classes
 from arch2vec.spaces.hashing import wl_hash
 
 CACHE_FORMAT = 1
@@ -79,7 +79,20 @@ FIELDS = {
 }
 POOL_FIELDS = {"mode", "samples", "seed"}
 MAX_ENUMERATED_NODES = 7
+OP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""What an op name may be: arch strings separate ops with ``|``, ``~`` and ``+``, and results
+tables hold names in CSV cells, so a name is letters, digits, ``-``, ``_`` and ``.``."""
 MAX_SAMPLE_TRIES = 200
+"""Draws that may find no new cell in a row before sampling gives up (the space is smaller)."""
+EDGE_CHUNK = 1 << 20
+"""Labellings of an edge space enumerated at once."""
+MAX_OPS = 125
+"""Op indices are int8: the input (0), ``ops`` (1..) and the output fit in 0..126."""
+MAX_LABELINGS = 10**8
+"""The most op labellings enumeration may examine: ``len(ops) ** edges`` (ops on edges) or
+``len(ops) ** (max_nodes - 2)`` (ops on nodes)."""
+SAMPLE_CHUNK_ENTRIES = 1 << 24
+"""Adjacency entries drawn at once while sampling (bounds the sampler's working memory)."""
 
 
 def _bad(source: str, key: str, problem: str) -> ValueError:
@@ -141,8 +154,19 @@ class SpaceSpec:
         names = [data.get("input", "input"), data.get("output", "output")]
         if not all(isinstance(n, str) and n for n in names) or names[0] == names[1]:
             raise _bad(source, "input", "input and output must be two different op names")
+        for key, values in (("ops", ops), ("input", names[:1]), ("output", names[1:])):
+            bad = next((o for o in values if not OP_NAME.fullmatch(o)), None)
+            if bad is not None:  # '+', '|', '~', ',', quotes, spaces: arch strings, CSV cells
+                raise _bad(
+                    source,
+                    key,
+                    f"op name {bad!r}: expected letters, digits, - _ . (so that "
+                    "arch strings and results tables name its cells unambiguously)",
+                )
         if len(set(ops)) != len(ops) or set(ops) & set(names):
             raise _bad(source, "ops", "op names must be distinct and differ from input and output")
+        if len(ops) > MAX_OPS:
+            raise _bad(source, "ops", f"{len(ops)} ops: at most {MAX_OPS}")
         ops_on = data["ops_on"]
         if ops_on not in ("nodes", "edges"):
             raise _bad(source, "ops_on", f"expected 'nodes' or 'edges', got {ops_on!r}")
@@ -170,9 +194,14 @@ class SpaceSpec:
         kw["mode"] = pool.get("mode", "enumerate")
         if kw["mode"] not in ("enumerate", "sample"):
             raise _bad(source, "pool.mode", f"expected 'enumerate' or 'sample', got {kw['mode']!r}")
+        nodes = len(kw["edges"]) + 2 if ops_on == "edges" else kw["max_nodes"]
         if kw["mode"] == "sample":
             kw["samples"] = _int(pool, "samples", source, 1, 10**8, "pool.")
             kw["seed"] = _int(pool, "seed", source, 0, 2**63 - 1, "pool.", default=0)
+            try:
+                check_pool_size(kw["samples"], nodes, f"{source}: field 'pool.samples'")
+            except ValueError as e:
+                raise ValueError(str(e)) from None
         elif ops_on == "nodes" and kw["max_nodes"] > MAX_ENUMERATED_NODES:
             raise _bad(
                 source,
@@ -180,6 +209,15 @@ class SpaceSpec:
                 f"enumerating {kw['max_nodes']} nodes is out of reach (at most "
                 f"{MAX_ENUMERATED_NODES}); use mode = 'sample' with samples = N",
             )
+        else:
+            free = len(kw["edges"]) if ops_on == "edges" else kw["max_nodes"] - 2
+            if len(ops) ** free > MAX_LABELINGS:
+                raise _bad(
+                    source,
+                    "pool.mode",
+                    f"enumerating means examining {len(ops)}^{free} = {len(ops) ** free:,} op "
+                    f"labellings (at most {MAX_LABELINGS:,}); use mode = 'sample'",
+                )
         description = data.get("description", "")
         if not isinstance(description, str):
             raise _bad(source, "description", "expected text")
@@ -202,8 +240,59 @@ class SpaceSpec:
             out["description"] = self.description
         return out
 
+    def size(self) -> tuple[int, bool]:
+        """``(cells, exact)``: how many cells the space holds -- exactly, or an upper bound where
+        ``exact`` is False (op counts on nodes; more than 7 nodes) -- computed without listing
+        them (ops on edges: a product, or with op counts a count of op multisets; ops on nodes:
+        labelled isomorphism classes by Burnside's lemma)."""
+        k = len(self.ops)
+        if self.ops_on == "edges":
+            return _edge_count(self.ops, len(self.edges), self.op_counts), True
+        if self.max_nodes <= MAX_ENUMERATED_NODES:
+            total = sum(
+                count_labelled_classes(n, k, self.max_edges) for n in range(2, self.max_nodes + 1)
+            )
+            return total, not self.op_counts
+        return sum(
+            2 ** (n * (n - 1) // 2) * k ** (n - 2) for n in range(2, self.max_nodes + 1)
+        ), False
+
+    def check_size(self) -> int:
+        """The space's size (or bound); a one-line error if its pool is too large, or asks for
+        more samples than the space holds -- before anything is allocated."""
+        cells, exact = self.size()
+        nodes = len(self.edges) + 2 if self.ops_on == "edges" else self.max_nodes
+        if self.mode == "enumerate":
+            check_pool_size(cells, nodes, f"{self.source}: enumerating the space")
+        elif self.samples > cells:
+            raise _bad(
+                self.source,
+                "pool.samples",
+                f"{self.samples:,} samples, but the space holds "
+                f"{'only' if exact else 'at most'} {cells:,} cells (use mode = 'enumerate')",
+            )
+        return cells
+
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _edge_count(ops: tuple[str, ...], m: int, op_counts: tuple) -> int:
+    """Labellings of ``m`` edges with ``ops`` that keep every op within its count bounds:
+    ``m!`` times the ``x^m`` coefficient of the product of the ops' exponential generating
+    functions (exact, in fractions)."""
+    from fractions import Fraction
+    from math import factorial
+
+    if not op_counts:
+        return len(ops) ** m
+    bounds = {op: (lo, hi) for op, lo, hi in op_counts}
+    poly = [Fraction(1)] + [Fraction(0)] * m
+    for op in ops:
+        lo, hi = bounds.get(op, (0, m))
+        f = [Fraction(1, factorial(c)) if lo <= c <= hi else Fraction(0) for c in range(m + 1)]
+        poly = [sum(poly[i] * f[d - i] for i in range(d + 1)) for d in range(m + 1)]
+    return int(poly[m] * factorial(m))
 
 
 def _toml() -> Any:
@@ -306,6 +395,7 @@ class SpecSpace(SearchSpace):
         expect = {"format": CACHE_FORMAT, "space": self.name, "spec": self.spec.digest()}
 
         def make() -> dict[str, np.ndarray]:
+            self.spec.check_size()  # before anything is allocated
             cells = self._enumerate() if self.spec.mode == "enumerate" else self._sample()
             hashes = self._hash(cells, progress)
             if len(np.unique(hashes)) != len(hashes):  # enumeration keeps one cell per class
@@ -334,12 +424,13 @@ class SpecSpace(SearchSpace):
         k = len(s.ops)
         if s.ops_on == "edges":
             m = len(s.edges)
-            if k**m > 10**8:
-                raise ValueError(
-                    f"{s.source}: {k}^{m} cells are too many to enumerate; use pool mode 'sample'"
-                )
-            digits = (np.arange(k**m)[:, None] // k ** np.arange(m - 1, -1, -1)) % k
-            cells = self._edge_cells(digits)
+            place = k ** np.arange(m - 1, -1, -1, dtype=np.int64)
+            parts = []
+            for start in range(0, k**m, EDGE_CHUNK):  # op counts keep a part of each chunk
+                digits = (np.arange(start, min(start + EDGE_CHUNK, k**m))[:, None] // place) % k
+                cells = self._edge_cells(digits)
+                parts.append(cells[np.flatnonzero(self._counts_ok(cells))])
+            return Cells.concat(parts)
         else:
             adjs, opss = [], []
             for n in range(2, s.max_nodes + 1):
@@ -358,11 +449,14 @@ class SpecSpace(SearchSpace):
         s = self.spec
         rng = np.random.default_rng(s.seed)
         k, found, seen = len(s.ops), [], set()
-        for _ in range(MAX_SAMPLE_TRIES):
+        nodes = len(s.edges) + 2 if s.ops_on == "edges" else s.max_nodes
+        most = max(64, SAMPLE_CHUNK_ENTRIES // (nodes * nodes))
+        idle = 0  # draws in a row that found no new cell
+        while idle < MAX_SAMPLE_TRIES:
             want = s.samples - sum(len(c) for c in found)
             if want <= 0:
                 break
-            draw = max(2 * want, 64)
+            draw = min(max(2 * want, 64), most)
             if s.ops_on == "edges":
                 cells = self._edge_cells(rng.integers(k, size=(draw, len(s.edges))))
             else:
@@ -381,6 +475,7 @@ class SpecSpace(SearchSpace):
                     seen.add(h)
                     keep.append(i)
             found.append(cells[np.asarray(keep[:want], dtype=np.int64)])
+            idle = 0 if keep else idle + 1
         cells = Cells(
             np.concatenate([c.adjacency for c in found]),
             np.concatenate([c.ops for c in found]),
