@@ -489,7 +489,11 @@ CASES = [
     ("s-executor", [*SEARCH, "--executor", "dask", "--out", "{tmp}/s"], "'dask'"),
     ("s-address", [*SEARCH, "--address", "x:1", "--out", "{tmp}/s"], "only for the ray"),
     ("s-benchmark", [*SEARCH, "--benchmark", "nb999", "--out", "{tmp}/s"], "unknown benchmark"),
-    ("s-space", [*SEARCH, "--space", "nb101", "--out", "{tmp}/s"], "not nb101"),
+    (
+        "s-space",
+        [*SEARCH, "--space", "nb101", "--out", "{tmp}/s"],
+        "not those of nb101 (fingerprint",
+    ),
     ("s-space-unknown", [*SEARCH, "--space", "nb999", "--out", "{tmp}/s"], "unknown space"),
     (
         "s-noemb",
@@ -511,7 +515,7 @@ CASES = [
         [*BO[:4], "{tmp}/darts.npz", *BO[5:], "--out", "{tmp}/s"],
         "embeddings of darts",
     ),
-    ("s-emb-size", [*BO[:4], "{tmp}/small.npz", *BO[5:], "--out", "{tmp}/s"], "(10 cells)"),
+    ("s-emb-size", [*BO[:4], "{tmp}/small.npz", *BO[5:], "--out", "{tmp}/s"], "nb201 (10 cells"),
     ("s-emb-random", [*BO[:4], "{tmp}/random.npz", *BO[5:], "--out", "{tmp}/s"], "not an .npz"),
     ("s-emb-zip", [*BO[:4], "{tmp}/notnpz.npz", *BO[5:], "--out", "{tmp}/s"], "notnpz.npz"),
     ("s-emb-exp", [*BO[:4], "{exp}", *BO[5:], "--out", "{tmp}/s"], "a search experiment"),
@@ -555,7 +559,11 @@ CASES = [
         [*SEARCH, "--runs", "2", "--budget-queries", "7", "--out", "{exp}", "--resume"],
         "other settings",
     ),
-    ("s-resume-empty", [*SEARCH, "--out", "{tmp}/cfg_empty", "--resume"], "other settings"),
+    (
+        "s-resume-empty",
+        [*SEARCH, "--out", "{tmp}/cfg_empty", "--resume"],
+        "not an experiment configuration",
+    ),
     (
         "s-resume-list",
         [*SEARCH, "--out", "{tmp}/cfg_list", "--resume"],
@@ -699,7 +707,7 @@ CASES = [
             "--file",
             "x",
         ),
-        "not nb201",
+        "not those of nb201",
     ),
     ("a-nosub", P("analyze"), "ANALYSIS"),
     # ------------------------------------------------------------------ reproduce, darts-eval, demo

@@ -108,7 +108,10 @@ def test_sigkill_then_resume(tmp_path):
         (["--strategy", "random", "--budget-queries", "5", "--hyper", "oops"], "KEY=VALUE"),
         (["--strategy", "arch2vec-bo", "--budget-queries", "5"], "needs embeddings"),
         (["--strategy", "random", "--budget-queries", "5", "--hyper", "x=1"], "no parameter 'x'"),
-        (["--strategy", "random", "--budget-queries", "5", "--space", "nb101"], "not nb101"),
+        (
+            ["--strategy", "random", "--budget-queries", "5", "--space", "nb101"],
+            "not those of nb101",
+        ),
         (
             ["--strategy", "arch2vec-rl", "--budget-queries", "5", "--embeddings", "/nope"],
             "no such pre-training run",

@@ -80,14 +80,34 @@ def load(
         )
     file = None if file is None else str(file)
     if meta.space == "any":
+        if space is None:
+            raise ValueError(f"benchmark {name} needs the space its cells are of (space=...)")
+        if not hasattr(space, "fingerprint"):
+            from arch2vec import spaces
+
+            space = spaces.get(space, data_dir=data_dir)
         bench = meta.loader(dataset, file, data_dir, space=space, columns=columns)
+        bench.space_fingerprint = bench.space_fingerprint or space.fingerprint()
     else:
         given = getattr(space, "name", space)
-        if given is not None and given != meta.space:
+        if isinstance(space, (str, Path)) and given != meta.space:
             raise ValueError(f"benchmark {name} is of the {meta.space} space, not {given}")
         if columns:
             raise ValueError(f"benchmark {name} has fixed columns; columns are for 'table'")
+        from arch2vec import spaces
+
+        registered = None
+        if space is not None and not isinstance(space, (str, Path)):  # checked before reading
+            registered = spaces.get(meta.space, data_dir=data_dir)
+            if registered.fingerprint() != space.fingerprint():
+                raise ValueError(
+                    f"benchmark {name} holds the cells of {registered.describe()}, not those of "
+                    f"{space.describe()}: its rows would land on other cells"
+                )
         bench = meta.loader(dataset, file, data_dir)
+        if bench.space_fingerprint is None:
+            registered = registered or spaces.get(meta.space, data_dir=data_dir)
+            bench.space_fingerprint = registered.fingerprint()
     resolved = None if file is None else str(Path(file).expanduser().resolve())
     bench.origin = {"benchmark": name, "dataset": dataset, "file": resolved}
     return bench
@@ -100,13 +120,8 @@ def _table(
     space: Any = None,
     columns: dict[str, str] | None = None,
 ) -> Benchmark:
-    from arch2vec import spaces
     from arch2vec.benchmarks.table import from_file
 
-    if space is None:
-        raise ValueError("benchmark table needs the space its cells are of (space=...)")
-    if isinstance(space, str):
-        space = spaces.get(space, data_dir=data_dir)
     return from_file(file, space, dataset, columns)
 
 
@@ -132,21 +147,30 @@ def _nb101(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
     from arch2vec.benchmarks import nb101
     from arch2vec.spaces.nb101 import NB101Space
 
-    return nb101.from_tfrecord(file, NB101Space(data_dir=data_dir))
+    space = NB101Space(data_dir=data_dir)
+    bench = nb101.from_tfrecord(file, space)
+    bench.space_fingerprint = space.fingerprint()
+    return bench
 
 
 def _nb101_30k(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
     from arch2vec.benchmarks import nb101
     from arch2vec.spaces.nb101 import NB101Space
 
-    return nb101.from_subsets(file, NB101Space(data_dir=data_dir))
+    space = NB101Space(data_dir=data_dir)
+    bench = nb101.from_subsets(file, space)
+    bench.space_fingerprint = space.fingerprint()
+    return bench
 
 
 def _nb301(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
     from arch2vec import spaces
     from arch2vec.benchmarks import nb301
 
-    return nb301.nb301_benchmark(file, spaces.get("darts", data_dir=data_dir))
+    space = spaces.get("darts", data_dir=data_dir)
+    bench = nb301.nb301_benchmark(file, space)
+    bench.space_fingerprint = space.fingerprint()
+    return bench
 
 
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
@@ -227,8 +251,9 @@ def lookup(
     ``space``: the space (a name or spec file; default: the benchmark's)."""
     from arch2vec import spaces
 
-    if space is None or isinstance(space, str):
+    if space is None or isinstance(space, (str, Path)):
         space = spaces.get(space or bench.space, data_dir=data_dir)
+    bench.check_space(space)
     index = space.locate(arch)
     cell = space.all()[[index]]
     result: dict[str, Any] = {"index": index, "hash": str(space.hash(cell)[0])}

@@ -36,6 +36,9 @@ class Benchmark:
     """Further per-cell metrics of the source (e.g. analog hardware accuracies)."""
     origin: dict[str, Any] = field(default_factory=dict)
     """How it was loaded (``benchmark``, ``dataset``, ``file``): recorded beside results."""
+    space_fingerprint: str | None = None
+    """The fingerprint of the space whose pool indices index the arrays
+    (:meth:`~arch2vec.spaces.base.SearchSpace.fingerprint`; set by ``benchmarks.load``)."""
 
     def __post_init__(self) -> None:
         n = len(self.search)
@@ -50,6 +53,22 @@ class Benchmark:
 
     def __len__(self) -> int:
         return len(self.search)
+
+    def check_space(self, space: Any) -> None:
+        """A one-line error unless ``space`` (a SearchSpace) is the space this table's rows are
+        the pool of: the same fingerprint (the same name where the table has none)."""
+        if self.space_fingerprint is not None:
+            if space.fingerprint() != self.space_fingerprint:
+                raise ValueError(
+                    f"benchmark {self.name} holds the cells of {self.space} (fingerprint "
+                    f"{self.space_fingerprint}), not those of {space.describe()}: its rows "
+                    "would land on other cells"
+                )
+        elif space.name != self.space or len(space.all()) != len(self):
+            raise ValueError(
+                f"benchmark {self.name} holds the {len(self)} cells of {self.space}, not the "
+                f"{len(space.all())} cells of {space.name}"
+            )
 
     @property
     def best_search(self) -> float:
@@ -100,6 +119,7 @@ class Benchmark:
             "space": self.space,
             "dataset": self.dataset,
             "source": self.source,
+            "space_fingerprint": self.space_fingerprint,
             "cells_covered": len(self.pool),
             "cells_in_space": len(self),
             "coverage": round(len(self.pool) / len(self), 4),

@@ -36,14 +36,14 @@ def _print_info(info: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(info, sort_keys=True)
         return
-    print(f"space      {info['space']}")
-    print(f"cells      {info['num_cells']:,}")
-    print(f"nodes      {info['num_nodes']}")
-    print(f"ops        {', '.join(info['ops'])}")
-    print(f"mean edges {info['mean_edges']}")
-    for key in ("samples", "seed", "cache", "seconds"):
+    print(f"space       {info['space']}")
+    print(f"cells       {info['num_cells']:,}")
+    print(f"nodes       {info['num_nodes']}")
+    print(f"ops         {', '.join(info['ops'])}")
+    print(f"mean edges  {info['mean_edges']}")
+    for key in ("fingerprint", "samples", "seed", "cache", "seconds"):
         if key in info:
-            print(f"{key:<10} {info[key]}")
+            print(f"{key:<11} {info[key]}")
 
 
 def cmd_build(args: argparse.Namespace) -> int:

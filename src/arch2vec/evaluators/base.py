@@ -95,6 +95,13 @@ class Evaluator(ABC):
         """The pool indices this evaluator can score (None: every cell of the pool)."""
         return None
 
+    def check_space(self, space: Any) -> None:
+        """A one-line error unless this evaluator scores the cells of ``space`` (a
+        SearchSpace). One that reads cells by content needs its space's name; a table, which
+        reads pool indices, the space's fingerprint (:class:`~.table.TableEvaluator`)."""
+        if self.space and self.space != space.name:
+            raise ValueError(f"evaluator {self.name} scores {self.space} cells, not {space.name}")
+
     def cost_of(self, indices: np.ndarray, fidelity: str | None = None) -> np.ndarray | None:
         """The costs of evaluating ``indices``, if known before evaluating (tables); else None."""
         return None

@@ -51,6 +51,9 @@ class TableEvaluator(Evaluator):
     def space(self) -> str:  # type: ignore[override]
         return self.benchmark.space
 
+    def check_space(self, space: Any) -> None:
+        self.benchmark.check_space(space)
+
     def candidates(self, num_cells: int) -> np.ndarray:
         if len(self.benchmark) != num_cells:
             raise ValueError(
@@ -118,6 +121,7 @@ class TableEvaluator(Evaluator):
         return {
             "evaluator": self.name,
             "space": b.space,
+            "space_fingerprint": b.space_fingerprint,
             "benchmark": b.name,
             "dataset": b.dataset,
             "file": b.origin.get("file"),

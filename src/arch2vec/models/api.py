@@ -176,7 +176,7 @@ class GraphAutoencoderEstimator:
         run_dir = Path(run_dir)
         if (run_dir / runs.CHECKPOINT).exists():
             raise ValueError(f"{run_dir}: already holds a run")
-        runs.write_config(run_dir, self.config)
+        runs.write_config(run_dir, self.config, self.space)
         epoch = self.history_[-1]["epoch"] if self.history_ else self.config.epochs
         runs.save_checkpoint(
             run_dir / runs.CHECKPOINT,
@@ -189,7 +189,9 @@ class GraphAutoencoderEstimator:
         """The fitted estimator of a run directory (written by :meth:`save`, ``fit(run_dir=)``
         or ``arch2vec pretrain``)."""
         config = runs.read_config(run_dir)
-        est = cls._from_config(config, config.load_space())
+        space = config.load_space()
+        runs.check_run_space(run_dir, space)
+        est = cls._from_config(config, space)
         est._load_state(run_dir)
         return est
 

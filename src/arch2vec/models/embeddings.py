@@ -64,7 +64,7 @@ class Embeddings:
             np.arange(len(pool)),
             space.hashes().astype("U32"),
             native,
-            {**meta, "space_options": space.options()},
+            {**meta, "space_options": space.options(), "space_fingerprint": space.fingerprint()},
         )
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -128,13 +128,22 @@ class Embeddings:
         return spaces.get(self.space, data_dir=data_dir, **self.meta.get("space_options", {}))
 
     def check_space(self, space: SearchSpace, what: str = "embeddings") -> np.ndarray:
-        """The vectors by pool index of ``space``; a one-line error if they are another space's."""
+        """The vectors by pool index of ``space``; a one-line error if they are another space's:
+        another fingerprint (files from before fingerprints: other hashes, or another name or
+        size)."""
         n = len(space.all())
-        if self.space != space.name or len(self.vectors) != n:
+        mine = self.meta.get("space_fingerprint")
+        if mine is not None:
+            same = mine == space.fingerprint()
+        elif self.hash is not None:
+            same = len(self.hash) == n and np.array_equal(self.hash, space.hashes())
+        else:
+            same = self.space == space.name and len(self.vectors) == n
+        if not same:
             raise ValueError(
-                f"{what}: embeddings of {self.space} ({len(self.vectors)} cells), "
-                f"not of the {space.name} pool ({n} cells)"
+                f"{what}: embeddings of {self.space} ({len(self.vectors)} cells, fingerprint "
+                f"{mine or 'not recorded'}), not of {space.describe()} ({n} cells)"
             )
-        if not np.array_equal(self.index, np.arange(n)):
+        if len(self.vectors) != n or not np.array_equal(self.index, np.arange(n)):
             raise ValueError(f"{what}: rows are not the {space.name} pool in order")
         return self.vectors

@@ -87,17 +87,38 @@ def read_config(run_dir: str | Path) -> PretrainConfig:
         raise ValueError(f"{path}: not a valid run configuration ({e})") from None
 
 
-def write_config(run_dir: str | Path, config: PretrainConfig) -> None:
+def write_config(run_dir: str | Path, config: PretrainConfig, space: SearchSpace) -> None:
     io.atomic_write_json(
         Path(run_dir) / CONFIG,
-        {"config": asdict(config), "arch2vec": __version__, "torch": torch.__version__},
+        {
+            "config": asdict(config),
+            "space_fingerprint": space.fingerprint(),
+            "arch2vec": __version__,
+            "torch": torch.__version__,
+        },
     )
+
+
+def check_run_space(run_dir: str | Path, space: SearchSpace) -> None:
+    """A one-line error unless ``space`` holds the cells the run in ``run_dir`` was trained on
+    (the fingerprint its ``config.json`` records; runs from before fingerprints pass)."""
+    try:
+        recorded = json.loads(io.read_text(Path(run_dir) / CONFIG)).get("space_fingerprint")
+    except (ValueError, OSError, AttributeError):
+        return  # read_config has named what is wrong with the file
+    if recorded is not None and recorded != space.fingerprint():
+        raise ValueError(
+            f"{Path(run_dir) / CONFIG}: the run was trained on space {space.name} with "
+            f"fingerprint {recorded}, and its configuration now gives {space.describe()}: its "
+            "model would embed other cells"
+        )
 
 
 def load_run(run_dir: str | Path) -> tuple[PretrainConfig, SearchSpace, GraphAutoencoder]:
     """The configuration, space and trained model of a run directory (model in eval mode)."""
     config = read_config(run_dir)
     space = config.load_space()
+    check_run_space(run_dir, space)
     model = build_model(config, space)
     load_weights(model, load_checkpoint(run_dir), run_dir)
     model.eval()
@@ -145,6 +166,8 @@ def _pretrain(
 
     torch.set_num_threads(config.threads)
     space = space if space is not None else config.load_space()
+    if state is not None:
+        check_run_space(run_dir, space)
     cells = space.all()
     train_idx, hold_idx = split(len(cells), config.holdout, config.seed)
     model = build_model(config, space)
@@ -159,7 +182,7 @@ def _pretrain(
             start_epoch = int(state["epoch"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{ckpt_path}: not a checkpoint of this run") from None
-    write_config(run_dir, config)
+    write_config(run_dir, config, space)
 
     def checkpoint(record: dict[str, Any]) -> None:
         history.append(record)

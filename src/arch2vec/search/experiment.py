@@ -195,8 +195,24 @@ def _check_out_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
         saved = json.loads(path.read_text()).get("config")
     except (ValueError, UnicodeDecodeError, AttributeError):
         raise ValueError(f"{path}: not an experiment configuration") from None
-    if _identity(saved) != _identity(config):
-        raise ValueError(f"{out_dir}: cannot resume, the experiment was made with other settings")
+    before, now = _identity(saved), _identity(config)
+    if before == now:
+        return
+    if not isinstance(before, dict):
+        raise ValueError(f"{path}: not an experiment configuration")
+    was, space = before.get("space") or {}, now["space"]
+    if not isinstance(was, dict) or was.get("fingerprint") != space["fingerprint"]:
+        was = was if isinstance(was, dict) else {}
+        raise ValueError(
+            f"{out_dir}: cannot resume: the experiment searched {was.get('name')} (fingerprint "
+            f"{was.get('fingerprint') or 'not recorded'}), not {space['name']} (fingerprint "
+            f"{space['fingerprint']})"
+        )
+    differ = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    raise ValueError(
+        f"{out_dir}: cannot resume, the experiment was made with other settings "
+        f"({', '.join(differ)})"
+    )
 
 
 def _positive(name: str, value: Any) -> int:
@@ -244,10 +260,7 @@ def run(
     if not isinstance(evaluator, Evaluator):
         raise ValueError(f"evaluator must be an Evaluator or a Benchmark, got {evaluator!r}")
     space = spaces.get(space or evaluator.space) if not isinstance(space, SearchSpace) else space
-    if evaluator.space and evaluator.space != space.name:
-        raise ValueError(
-            f"evaluator {evaluator.name} scores {evaluator.space} cells, not {space.name}"
-        )
+    evaluator.check_space(space)
     runs = _positive("runs", runs)
     Budget(budget_seconds, budget_queries)  # checks the budget
     if budget_queries is None and not evaluator.lookup:
@@ -293,7 +306,12 @@ def run(
             "strategy": cls.name,
             "params": params,
             "evaluator": evaluator.describe(),
-            "space": {"name": space.name, "num_cells": len(space.all()), **space.options()},
+            "space": {
+                "name": space.name,
+                "num_cells": len(space.all()),
+                "fingerprint": space.fingerprint(),
+                **space.options(),
+            },
             "candidates": {"count": len(candidates), "sha256": record.digest(candidates)},
             "embeddings": None
             if features is None

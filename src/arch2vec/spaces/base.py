@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -46,6 +47,7 @@ class SearchSpace(ABC):
         self.data_dir = data_dir
         self._hash_order: np.ndarray | None = None
         self._hash_table: np.ndarray | None = None
+        self._fingerprint: str | None = None
 
     @abstractmethod
     def all(self) -> Cells:
@@ -67,6 +69,24 @@ class SearchSpace(ABC):
             if self._hash_table is None:
                 self._hash_table = self.hash(self.all())
         return self._hash_table
+
+    def fingerprint(self) -> str:
+        """A digest of what the space holds, not of what it is called: its node count, op
+        vocabulary and the hash of every pool cell in pool order (16 hex digits). Two spaces with
+        one fingerprint number the same cells the same way, so pool indices, embeddings and
+        benchmark rows of one are those of the other; every join compares fingerprints."""
+        if getattr(self, "_fingerprint", None) is None:
+            digest = hashlib.sha256(b"arch2vec space 1\0")
+            digest.update(f"{self.num_nodes}\0{chr(31).join(self.ops)}\0".encode())
+            digest.update(np.ascontiguousarray(np.asarray(self.hashes(), dtype="S32")).tobytes())
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def describe(self) -> str:
+        """The space for messages: its name, where it comes from, and its fingerprint."""
+        source = getattr(getattr(self, "spec", None), "source", None)
+        where = f" from {source}" if source and source != "spec" else ""
+        return f"{self.name}{where} (fingerprint {self.fingerprint()})"
 
     def _cached_hashes(self) -> np.ndarray | None:
         from arch2vec import io
@@ -280,6 +300,7 @@ class SearchSpace(ABC):
             "num_nodes": self.num_nodes,
             "ops": list(self.ops),
             "mean_edges": round(float(pool.num_edges().mean()), 4) if len(pool) else 0.0,
+            "fingerprint": self.fingerprint(),
         }
 
     def export(self, path: str | Path, progress: bool = False, chunk: int = 20_000) -> int:

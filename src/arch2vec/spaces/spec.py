@@ -407,7 +407,27 @@ class SpecSpace(SearchSpace):
             raise ValueError(f"{self.spec.source}: the space has no cell (check its constraints)")
         self._cells = Cells(arrays["adjacency"], arrays["ops"], self.name)
         self._hashes = arrays["hash"].astype("U32")
+        self._check_name()
         return self._cells
+
+    def _check_name(self) -> None:
+        """A spec may take the name of a registered space only if it holds exactly that space
+        (the same fingerprint): otherwise rewards, embeddings and tables of the registered space
+        would land on other cells."""
+        from arch2vec.spaces.registry import SPACES
+
+        if self.name not in SPACES:
+            return
+        registered = SPACES[self.name](data_dir=self.data_dir)
+        mine = self.fingerprint()
+        if registered.fingerprint() != mine:
+            self._cells = self._hashes = self._fingerprint = None  # refused on every use
+            raise ValueError(
+                f"{self.spec.source}: field 'name': {self.name!r} is the name of a registered "
+                f"space, and this spec holds other cells or another order (fingerprint {mine}, "
+                f"the registered {self.name}: {registered.fingerprint()}); give the space a "
+                "name of its own"
+            )
 
     def all(self) -> Cells:
         return self._cells if self._cells is not None else self.build()
