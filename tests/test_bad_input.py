@@ -266,7 +266,11 @@ CASES = [
     ("spec-spaceop", P("space", "info", "{tmp}/spaceop.toml"), "op name 'conv 3x3'"),
     ("spec-commaop", P("space", "info", "{tmp}/commaop.toml"), "op name 'a,b'"),
     ("spec-spaceio", P("space", "info", "{tmp}/spaceio.toml"), "field 'input': op name"),
-    ("darts-samples-big", P("space", "info", "darts", "--samples", "100000000"), "too large"),
+    (
+        "darts-samples-big",
+        P("space", "info", "darts", "--samples", "100000000"),
+        "samples must be an integer in 1..5,000,000, got 100000000",
+    ),
     ("space-samples-0", P("space", "build", "darts", "--samples", "0"), "--samples"),
     ("space-samples-abc", P("space", "build", "darts", "--samples", "abc"), "'abc'"),
     ("space-samples-huge", P("space", "info", "darts", "--samples", "99999999999"), "samples"),
@@ -289,6 +293,18 @@ CASES = [
     ("pre-dropout-1", P("pretrain", "--space", "nb201", "--dropout", "1"), "--dropout"),
     ("pre-batch-0", P("pretrain", "--space", "nb201", "--batch-size", "0"), "--batch-size"),
     ("pre-threads-0", P("pretrain", "--space", "nb201", "--threads", "0"), "--threads"),
+    (
+        "pre-threads-huge",
+        P("pretrain", "--space", "nb201", "--threads", "100000"),
+        "threads must be an integer in 1..",
+    ),
+    ("pre-seed-neg", P("pretrain", "--space", "nb201", "--seed", "-1"), "seed must be an integer"),
+    (
+        "eval-samples-huge",
+        P("evaluate", "{run}/run", "--samples", "10000000000"),
+        "samples must be an integer in 1..1,000,000, got 10000000000",
+    ),
+    ("s-seed-neg", [*SEARCH, "--seed", "-1", "--out", "{tmp}/s"], "seed must be an integer in 0.."),
     ("pre-model", P("pretrain", "--space", "nb201", "--model", "gan"), "'gan'"),
     ("pre-nospace", P("pretrain"), "--space"),
     ("pre-spec", P("pretrain", "--space", "{tmp}/cycle.toml"), "cycle"),
@@ -449,7 +465,11 @@ CASES = [
     ),
     ("s-hyper-name", [*SEARCH, "--hyper", "nosuch=1", "--out", "{tmp}/s"], "no parameter 'nosuch'"),
     ("s-hyper-form", [*SEARCH, "--hyper", "oops", "--out", "{tmp}/s"], "expected KEY=VALUE"),
-    ("s-hyper-value", [*BO, "--hyper", "top_k=0", "--out", "{tmp}/s"], "top_k must be >= 1"),
+    (
+        "s-hyper-value",
+        [*BO, "--hyper", "top_k=0", "--out", "{tmp}/s"],
+        "top_k must be an integer in 1..",
+    ),
     ("s-hyper-type", [*BO, "--hyper", "epochs=many", "--out", "{tmp}/s"], "must be an integer"),
     ("s-hyper-float", [*BO, "--hyper", "lr=x", "--out", "{tmp}/s"], "parameter lr must be"),
     ("s-hyper-act", [*BO, "--hyper", "activation=sigmoid", "--out", "{tmp}/s"], "activation"),
@@ -613,7 +633,7 @@ CASES = [
     (
         "s-reinf-lr",
         [*SEARCH[:2], "reinforce", *SEARCH[3:], "--hyper", "lr=0", "--out", "{tmp}/s"],
-        "lr > 0",
+        "lr must be a finite number in (0, 10], got 0",
     ),
     # ------------------------------------------------------------------ report
     ("r-missing", P("report", "{tmp}/nowhere", "--out", "{tmp}/r"), "not a search experiment"),

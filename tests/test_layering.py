@@ -20,6 +20,8 @@ BASE = {
     "arch2vec.registry",
     "arch2vec.executor",
     "arch2vec.progress",
+    "arch2vec.checks",
+    "arch2vec.threads",
 }
 
 

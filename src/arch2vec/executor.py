@@ -262,9 +262,9 @@ class LocalExecutor(Executor):
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                # one BLAS/OpenMP thread per worker: the workers already share the cores
-                os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-                os.environ.setdefault("OMP_NUM_THREADS", "1")
+                from arch2vec import threads
+
+                threads.worker_environment()  # the workers already share the cores
                 self._pool = ProcessPoolExecutor(
                     self.workers,
                     mp_context=multiprocessing.get_context("spawn"),

@@ -59,8 +59,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from arch2vec import checks
+from arch2vec import threads as thread_counts
 from arch2vec.models.regressor import supervised_embedding
 from arch2vec.progress import Progress
 from arch2vec.spaces.cells import Cells
@@ -427,8 +428,14 @@ def run_predictive(
         raise ValueError(f"include: expected distinct names among {', '.join(INCLUDE)}")
     if "arch2vec" in include and embeddings is None:
         raise ValueError("the arch2vec representation needs embeddings (a pre-training run)")
+    checks.integer("train_size", train_size, 2, checks.MAX_CELLS)
+    checks.integer("seeds", seeds, 1, checks.MAX_SEEDS)
+    checks.number("threshold", threshold, 0, 100)
+    if min_accuracy is not None:
+        checks.number("min_accuracy", min_accuracy, 0, 100)
+    checks.seed(seed)
     if threads is not None:
-        torch.set_num_threads(int(threads))
+        thread_counts.use(threads)
     emb = space = None
     if "arch2vec" in include:
         emb = load_embeddings(embeddings)

@@ -64,11 +64,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from arch2vec import checks
+from arch2vec import threads as thread_counts
 from arch2vec.analysis.predictive import Features, flat_encoding, gp_predict, jsonable, sample_std
 from arch2vec.progress import Progress
 
@@ -301,6 +304,8 @@ def check_train_sizes(train_sizes: Sequence[int], pool_size: int | None = None) 
         raise ValueError(f"train_sizes: {sizes} has a size twice")
     if min(sizes) < 2:
         raise ValueError(f"train_sizes: {min(sizes)} is below 2 (a regressor needs two cells)")
+    if max(sizes) > checks.MAX_CELLS:
+        raise ValueError(f"train_sizes: {max(sizes)} is above {checks.MAX_CELLS:,}")
     if pool_size is not None and max(sizes) > pool_size - 1:
         raise ValueError(
             f"train_sizes: {max(sizes)} is above {pool_size - 1} (the pool has {pool_size} "
@@ -603,8 +608,10 @@ def run_predictors(
     _regressors(regressors)
     if not 0 < top_fraction <= 1:
         raise ValueError(f"top_fraction: expected a fraction in (0, 1], got {top_fraction}")
-    if int(seeds) < 1:
-        raise ValueError(f"seeds: expected at least 1, got {seeds}")
+    checks.integer("seeds", seeds, 1, checks.MAX_SEEDS)
+    checks.seed(seed)
+    if threads is not None:
+        checks.threads(threads)
     check_train_sizes(train_sizes)  # the pool's bound is checked once it is known
     out_dir = Path(out_dir)
     with io.DirectoryLock(out_dir, "analysis directory"):
@@ -643,7 +650,7 @@ def run_predictors(
                 options = {**dict(supervised_options or {}), "init_encoder": state}
                 features[f"{name}+finetuned"] = _supervised(space, cells, pool, accuracy, options)
         start = time.perf_counter()
-        with _thread_limit(threads):
+        with thread_counts.limited(threads) if threads is not None else nullcontext():
             result = predictor_benchmark(
                 features,
                 accuracy[pool],
@@ -714,32 +721,6 @@ def _supervised(
         return supervised_embedding(space, cells, idx, accuracy[idx], s, indices=pool, **options)
 
     return supervised
-
-
-class _thread_limit:
-    """Cap the BLAS / OpenMP pools (threadpoolctl) and torch's threads; restore them after."""
-
-    def __init__(self, threads: int | None) -> None:
-        self.threads = threads
-
-    def __enter__(self) -> _thread_limit:
-        if self.threads is None:
-            return self
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        self._torch = torch.get_num_threads()
-        torch.set_num_threads(int(self.threads))
-        self._limits = threadpool_limits(limits=int(self.threads))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.threads is None:
-            return
-        import torch
-
-        self._limits.restore_original_limits()
-        torch.set_num_threads(self._torch)
 
 
 def table_rows(summary: dict[str, Any], metric: str = "kendall_tau") -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from arch2vec import benchmarks, evaluators, io, search
+from arch2vec import benchmarks, checks, evaluators, io, search
 from arch2vec.analysis.paper import TABLE1
 from arch2vec.models.run import ensure_pretrained, evaluate_run
 from arch2vec.models.train import PretrainConfig
@@ -14,6 +14,14 @@ from arch2vec.models.train import PretrainConfig
 TABLE1_METRICS = ("reconstruction_accuracy", "validity", "uniqueness")  # the paper's figures
 NAMES = {"arch2vec": "arch2vec", "gae": "GAE", "vgae": "VGAE"}
 SPACE_NAMES = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201", "darts": "DARTS"}
+MAX_QUERIES = 10**6
+
+
+def _check_runs(runs: int, workers: int | None, seed: int) -> None:
+    checks.integer("runs", runs, 1, checks.MAX_RUNS)
+    if workers is not None:
+        checks.workers(workers)
+    checks.seed(seed)
 
 
 def table1(
@@ -28,17 +36,22 @@ def table1(
 ) -> list[dict[str, Any]]:
     """Pre-train and evaluate every (space, model), resuming finished or killed runs in
     ``out_dir/{space}-{model}``; write ``table1.json`` and ``table1.md`` into ``out_dir``."""
+    checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
+    checks.seed(seed)
     out_dir = Path(out_dir)
+    configs = {  # every configuration checked before anything is trained
+        (space, model): PretrainConfig(space=space, model=model, seed=seed, **(overrides or {}))
+        for space in spaces
+        for model in models
+    }
     rows = []
-    for space in spaces:
-        for model in models:
-            config = PretrainConfig(space=space, model=model, seed=seed, **(overrides or {}))
-            run_dir = out_dir / f"{space}-{model}"
-            ensure_pretrained(config, run_dir, progress, log)
-            result = evaluate_run(run_dir, samples=samples, seed=seed)
-            io.atomic_write_json(run_dir / "evaluation.json", result)
-            rows.append(result)
-            io.atomic_write_json(out_dir / "table1.json", {"rows": rows})
+    for (space, model), config in configs.items():
+        run_dir = out_dir / f"{space}-{model}"
+        ensure_pretrained(config, run_dir, progress, log)
+        result = evaluate_run(run_dir, samples=samples, seed=seed)
+        io.atomic_write_json(run_dir / "evaluation.json", result)
+        rows.append(result)
+        io.atomic_write_json(out_dir / "table1.json", {"rows": rows})
     io.atomic_write_text(out_dir / "table1.md", table1_markdown(rows))
     return rows
 
@@ -118,6 +131,7 @@ def table3(
     ``runs`` seeded runs with the paper's simulated budget, resumable; writes ``table3.md``."""
     from arch2vec.analysis.paper import TABLE3_BUDGETS
 
+    _check_runs(runs, workers, seed)
     out_dir = Path(out_dir)
     for dataset in datasets:
         if dataset not in TABLE3_BUDGETS:
@@ -199,6 +213,8 @@ def demo(
     ``queries`` cells each on CIFAR-10, a table and ``regret.png``."""
     from arch2vec.analysis.plots import plot_regret
 
+    _check_runs(runs, workers, seed)
+    checks.integer("queries", queries, 1, MAX_QUERIES)
     out_dir = Path(out_dir)
     rows = table1(out_dir, spaces=("nb201",), models=("arch2vec",), seed=seed, log=log)
     lines = ["Pre-training (Table 1, NAS-Bench-201):", table1_markdown(rows)]
@@ -270,6 +286,7 @@ def table2(
     """NAS-Bench-101 search with the paper's 1e6 s budget on ``nb101-30k`` (the 30,001 labelled
     cells: a subset, validation accuracy only) or ``nb101`` (the official TFRecord; the default
     for a ``.tfrecord`` file); resumable; writes ``table2.md``."""
+    _check_runs(runs, workers, seed)
     out_dir = Path(out_dir)
     benchmark = benchmark or benchmarks.for_file(file, "nb101")
     if embeddings is None and any(s.startswith("arch2vec") for s in strategies):

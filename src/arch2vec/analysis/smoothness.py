@@ -466,10 +466,15 @@ def smoothness_of_run(
     ``benchmark``, beside the supervised embedding (:func:`~arch2vec.models.regressor.
     supervised_embedding`) trained on the validation accuracy of ``train_size`` cells drawn
     with ``seed`` from the cells the benchmark covers."""
-    from arch2vec import benchmarks
+    from arch2vec import benchmarks, checks
     from arch2vec.models.regressor import supervised_embedding
     from arch2vec.models.run import load_embeddings
 
+    checks.integer("train_size", train_size, 2, checks.MAX_CELLS)
+    checks.integer("walk_length", walk_length, 2, checks.MAX_CELLS)
+    checks.integer("nn_starts", nn_starts, 1, checks.MAX_CELLS)
+    checks.integer("nn_steps", nn_steps, 1, checks.MAX_CELLS)
+    checks.seed(seed)
     emb = load_embeddings(embeddings)
     space = emb.load_space(data_dir)
     named = {"arch2vec": emb.check_space(space, str(embeddings))}

@@ -23,6 +23,8 @@ from arch2vec import __version__, benchmarks, io
 from arch2vec.analysis.plots import pyplot, save_figure
 from arch2vec.progress import Progress
 
+MAX_PERPLEXITY = 10_000.0
+
 EARLY_EXAGGERATION_ITER = 250  # openTSNE's default: 250 iterations at exaggeration 12
 EXACT_NEIGHBOURS_UP_TO = 20_000  # cells; above, approximate neighbours (Annoy)
 FFT_FROM = 10_000  # cells; below, Barnes-Hut gradients are faster (openTSNE's own rule)
@@ -197,8 +199,14 @@ def run_tsne(
     cells ``benchmark`` covers, coloured by its validation accuracy (or search reward): writes
     ``tsne.json`` (indices, coordinates, accuracies, config, version) and ``tsne.png`` into
     ``out_dir`` and returns the JSON's content."""
+    from arch2vec import checks
     from arch2vec.models.run import load_embeddings
 
+    checks.integer("n", n, 2, checks.MAX_CELLS)
+    checks.seed(seed)
+    checks.number("perplexity", perplexity, 0, MAX_PERPLEXITY, lo_open=True)
+    checks.integer("max_iter", max_iter, 1, 100_000)
+    checks.threads(n_jobs, "n_jobs")
     embedded = load_embeddings(embeddings)
     space = embedded.load_space(data_dir)
     bench = benchmarks.load(benchmark, dataset, file, data_dir, space=space, columns=columns)

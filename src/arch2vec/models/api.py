@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from arch2vec import spaces
+from arch2vec import checks, spaces, threads
 from arch2vec.models import run as runs
 from arch2vec.models.embeddings import Embeddings
 from arch2vec.models.metrics import table1_metrics
@@ -104,7 +104,6 @@ class GraphAutoencoderEstimator:
         cells = self.space.all() if cells is None else cells
         if len(cells) < 2:
             raise ValueError(f"fit: needs at least 2 cells, got {len(cells)}")
-        torch.set_num_threads(self.config.threads)
         train_idx, hold_idx = split(len(cells), self.config.holdout, self.config.seed)
         model = build_model(self.config, self.space)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.config.lr)
@@ -144,9 +143,10 @@ class GraphAutoencoderEstimator:
         """The embeddings of the whole pool (:class:`Embeddings`, with pool index, hash and
         native names), or ``(B, d)`` float32 embeddings of ``cells``."""
         model = self._fitted()
-        if cells is not None:
-            return embed_cells(model, cells, len(self.space.ops))
-        vectors = embed_cells(model, self.space.all(), len(self.space.ops))
+        with threads.limited(self.config.threads):
+            if cells is not None:
+                return embed_cells(model, cells, len(self.space.ops))
+            vectors = embed_cells(model, self.space.all(), len(self.space.ops))
         return Embeddings.of_space(self.space, vectors, model=self.model_name)
 
     def encode(self, cells: Cells) -> np.ndarray:
@@ -164,8 +164,13 @@ class GraphAutoencoderEstimator:
         decoded prior samples (fractions), the latter two by the paper's definitions
         (``validity_paper``, ``uniqueness_paper``) and ours (``validity_ours``,
         ``uniqueness_ours``; see :mod:`arch2vec.models.metrics`)."""
+        samples = checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
+        seed = checks.seed(seed)
         model = self._fitted()
-        return table1_metrics(model, self.space, self._train_cells, self._held_cells, samples, seed)
+        with threads.limited(self.config.threads):
+            return table1_metrics(
+                model, self.space, self._train_cells, self._held_cells, samples, seed
+            )
 
     # ------------------------------------------------------------------------------ files
 

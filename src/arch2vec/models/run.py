@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arch2vec import __version__, io
+from arch2vec import __version__, checks, io, threads
 from arch2vec.models.embeddings import Embeddings
 from arch2vec.models.metrics import table1_metrics
 from arch2vec.models.train import (
@@ -122,7 +122,6 @@ def load_run(run_dir: str | Path) -> tuple[PretrainConfig, SearchSpace, GraphAut
     model = build_model(config, space)
     load_weights(model, load_checkpoint(run_dir), run_dir)
     model.eval()
-    torch.set_num_threads(config.threads)
     return config, space, model
 
 
@@ -164,7 +163,6 @@ def _pretrain(
     elif ckpt_path.is_file() and not resume:
         raise ValueError(f"{run_dir}: already holds a run; resume it to continue")
 
-    torch.set_num_threads(config.threads)
     space = space if space is not None else config.load_space()
     if state is not None:
         check_run_space(run_dir, space)
@@ -234,12 +232,16 @@ def evaluate_run(run_dir: str | Path, samples: int = 10_000, seed: int = 0) -> d
     """Table 1's metrics (:func:`~arch2vec.models.metrics.table1_metrics`) of the model in
     ``run_dir``: reconstruction of its held-out cells, validity and uniqueness of prior samples
     (the paper's definitions and ours)."""
+    samples = checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
+    seed = checks.seed(seed)
     start = time.perf_counter()
     config, space, model = load_run(run_dir)
     cells = space.all()
     train_idx, hold_idx = split(len(cells), config.holdout, config.seed)
     result: dict[str, Any] = {"space": config.space, "model": config.model}
-    result.update(table1_metrics(model, space, cells[train_idx], cells[hold_idx], samples, seed))
+    with threads.limited(config.threads):
+        metrics = table1_metrics(model, space, cells[train_idx], cells[hold_idx], samples, seed)
+    result.update(metrics)
     result.update(
         {
             "heldout_cells": len(hold_idx),
@@ -258,8 +260,10 @@ def save_embeddings(
     embeddings. A file ``out`` that exists is kept unless ``overwrite``."""
     if out is not None and Path(out).exists() and not overwrite:
         raise ValueError(f"{out}: already exists (overwrite=True replaces it)")
-    _, space, model = load_run(run_dir)
-    emb = Embeddings.of_space(space, embed_cells(model, space.all(), len(space.ops)))
+    config, space, model = load_run(run_dir)
+    with threads.limited(config.threads):
+        vectors = embed_cells(model, space.all(), len(space.ops))
+    emb = Embeddings.of_space(space, vectors)
     out = Path(out) if out else Path(run_dir) / EMBEDDINGS
     emb.save(out, run_dir=str(run_dir))
     return out, emb.vectors

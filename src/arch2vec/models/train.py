@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from arch2vec import spaces
+from arch2vec import checks, spaces, threads
 from arch2vec.models import MODELS
 from arch2vec.models.metrics import reconstruction
 from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, encode, pool_nodes
 from arch2vec.progress import Progress
 from arch2vec.spaces import spec as space_specs
+from arch2vec.spaces.base import MAX_POOL_CELLS
 from arch2vec.spaces.cells import Cells
 
 # Per-space defaults, chosen by measurement (BENCHMARKS.md). The large spaces train at batch 256
@@ -40,6 +41,10 @@ from arch2vec.spaces.cells import Cells
 # NB-101: GAE 76 % after 24 epochs (65 % before). BENCHMARKS.md, "Table 1 in full".
 GCN_EPOCH_FACTOR = 6
 GCN_HIDDEN = [128, 128, 128]
+MAX_WIDTH = 65_536  # latent size and layer widths
+MAX_LAYERS = 64
+MAX_LR = 10.0
+MAX_BETA = 1e6
 SPACE_DEFAULTS = {
     "nb101": {"epochs": 4, "dropout": 0.1, "batch_size": 256, "lr": 3e-3},
     "nb201": {"epochs": 12, "dropout": 0.3, "batch_size": 128, "lr": 4e-3},
@@ -82,7 +87,7 @@ class PretrainConfig:
     latent: int = 16
     holdout: float = 0.1
     seed: int = 0
-    threads: int = 0  # 0: 1 thread below batch 128, else up to 2 (measured; BENCHMARKS.md)
+    threads: int = 0  # 0: threads.DEFAULT, one (measured on a shared CPU; BENCHMARKS.md)
     samples: int = 600_000  # DARTS pool size
     pool_seed: int = 0  # DARTS pool seed
     data_dir: str | None = None
@@ -102,14 +107,32 @@ class PretrainConfig:
                 raise ValueError(f"{name} must be a number, got {value!r}")
             if abs(value) == float("inf"):
                 raise ValueError(f"{name} must be finite, got {value}")
-        for name in ("epochs", "batch_size", "latent", "threads", "samples", "pool_seed", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
-        if not isinstance(self.hidden, list) or not all(
-            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden
+        for name, lo, hi in (
+            ("epochs", 1, checks.MAX_EPOCHS),
+            ("batch_size", 1, checks.MAX_BATCH),
+            ("latent", 1, MAX_WIDTH),
+            ("threads", 1, checks.cores()),
+            ("samples", 1, MAX_POOL_CELLS),
+            ("pool_seed", 0, checks.SEED_MAX),
+            ("seed", 0, checks.SEED_MAX),
         ):
-            raise ValueError(f"hidden must be a list of positive layer widths, got {self.hidden!r}")
+            value = getattr(self, name)
+            if not (  # 0: the default
+                type(value) is int and value == 0 and name in ("epochs", "batch_size", "threads")
+            ):
+                checks.integer(name, value, lo, hi)
+        if (
+            not isinstance(self.hidden, list)
+            or not all(
+                isinstance(h, int) and not isinstance(h, bool) and 0 < h <= MAX_WIDTH
+                for h in self.hidden
+            )
+            or len(self.hidden) > MAX_LAYERS
+        ):
+            raise ValueError(
+                f"hidden must be a list of at most {MAX_LAYERS} layer widths in 1..{MAX_WIDTH}, "
+                f"got {self.hidden!r}"
+            )
         if not self.hidden:
             self.hidden = [128, 128, 128, 128] if self.model == "arch2vec" else list(GCN_HIDDEN)
         if self.space in SPACE_DEFAULTS and self.spec is None:
@@ -127,12 +150,11 @@ class PretrainConfig:
         for name in ("dropout", "lr"):
             if getattr(self, name) < 0:
                 setattr(self, name, defaults[name])
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.lr <= 0 or self.beta < 0:
-            raise ValueError(f"lr must be positive and beta at least 0, got {self.lr}, {self.beta}")
+        checks.number("dropout", self.dropout, 0, 1, hi_open=True)
+        checks.number("lr", self.lr, 0, MAX_LR, lo_open=True)
+        checks.number("beta", self.beta, 0, MAX_BETA)
         if self.threads == 0:
-            self.threads = 1 if self.batch_size < 128 else min(2, torch.get_num_threads() or 1)
+            self.threads = threads.DEFAULT
         for name in ("epochs", "batch_size", "latent", "threads"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -141,8 +163,13 @@ class PretrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PretrainConfig:
+        """A configuration as ``config.json`` holds it. A run made on a machine with more cores
+        than this one reads with this machine's cores as its thread count."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        d = {k: v for k, v in d.items() if k in known}
+        if type(d.get("threads")) is int and d["threads"] > checks.cores():
+            d["threads"] = checks.cores()
+        return cls(**d)
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for ``--resume`` (all but epochs and data_dir)."""
@@ -195,8 +222,25 @@ def train_epochs(
 ) -> list[dict[str, Any]]:
     """Train ``model`` from ``start_epoch`` to ``config.epochs`` on the ``train`` cells; after
     each epoch measure the reconstruction of the ``held`` cells and call ``on_epoch(record)``
-    (a run directory checkpoints there). Returns the records of the epochs trained here."""
-    torch.set_num_threads(config.threads)
+    (a run directory checkpoints there). Returns the records of the epochs trained here, on
+    ``config.threads`` threads (:mod:`arch2vec.threads`)."""
+    with threads.limited(config.threads):
+        return _train_epochs(
+            config, model, optimizer, train, held, num_ops, start_epoch, progress, on_epoch
+        )
+
+
+def _train_epochs(
+    config: PretrainConfig,
+    model: GraphAutoencoder,
+    optimizer: torch.optim.Optimizer,
+    train: Cells,
+    held: Cells,
+    num_ops: int,
+    start_epoch: int,
+    progress: bool,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+) -> list[dict[str, Any]]:
     data = cell_tensors(train, num_ops)
     steps = -(-len(train) // config.batch_size)
     bar = Progress(

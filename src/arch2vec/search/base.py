@@ -16,6 +16,7 @@ fidelity (BOHB) returns a :class:`Request` naming the fidelity, and is told with
 
 from __future__ import annotations
 
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from arch2vec import spaces
+from arch2vec import checks, spaces
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells
 
@@ -118,6 +119,22 @@ def as_space(space: SearchSpace | str) -> SearchSpace:
     return spaces.get(space) if isinstance(space, str) else space
 
 
+@dataclass(frozen=True)
+class Range:
+    """A numeric parameter's kind (``int`` or ``float``) and range ``[lo, hi]`` (``lo_open``:
+    ``lo`` itself excluded, as for a learning rate)."""
+
+    kind: type
+    lo: float
+    hi: float
+    lo_open: bool = False
+
+    def check(self, name: str, value: Any) -> int | float:
+        if self.kind is int:
+            return checks.integer(name, value, int(self.lo), int(self.hi))
+        return checks.number(name, value, self.lo, self.hi, lo_open=self.lo_open)
+
+
 class Strategy(ABC):
     """Propose cells (``ask``), learn from their rewards (``tell``); see the module docstring.
 
@@ -127,6 +144,9 @@ class Strategy(ABC):
 
     name: ClassVar[str] = "strategy"
     needs_embeddings: ClassVar[bool] = False
+    ranges: ClassVar[dict[str, Range]] = {}
+    """The kind and range of each numeric parameter, checked by :func:`check_params`; a parent
+    strategy's ranges hold for a subclass unless it declares its own."""
 
     def __init__(
         self,
@@ -139,7 +159,31 @@ class Strategy(ABC):
         if self.needs_embeddings and embeddings is None:
             raise ValueError(f"strategy {self.name} needs embeddings of the cells")
         self.problem = SearchProblem.of(as_space(space), candidates, embeddings)
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        if not isinstance(seed, np.random.Generator):
+            seed = np.random.default_rng(checks.seed(seed))
+        self.rng = seed
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A strategy's constructor checks its declared ranges (:attr:`ranges`) first, so that
+        building one from Python gives the errors :func:`check_params` gives a search."""
+        super().__init_subclass__(**kwargs)
+        init = vars(cls).get("__init__")
+        if init is None or getattr(init, "_checks_ranges", False):
+            return
+
+        @functools.wraps(init)
+        def checked(self: Strategy, *args: Any, **kw: Any) -> None:
+            ranges = type(self).parameter_ranges()
+            for key, value in kw.items():
+                if key in ranges and value is not None:
+                    try:
+                        ranges[key].check(key, value)
+                    except ValueError as e:
+                        raise ValueError(f"strategy {type(self).name}: parameter {e}") from None
+            init(self, *args, **kw)
+
+        checked._checks_ranges = True  # type: ignore[attr-defined]
+        cls.__init__ = checked  # type: ignore[method-assign]
 
     @property
     def space(self) -> SearchSpace:
@@ -170,6 +214,14 @@ class Strategy(ABC):
                     out.setdefault(name, p.default)
         return out
 
+    @classmethod
+    def parameter_ranges(cls) -> dict[str, Range]:
+        """The declared ranges of the strategy's numeric parameters (its own and its parents')."""
+        out: dict[str, Range] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(vars(klass).get("ranges", {}))
+        return out
+
 
 def check_params(cls: type[Strategy], params: dict[str, Any]) -> dict[str, Any]:
     """``params`` if ``cls`` takes every one of them, each of the kind its default is (a number,
@@ -194,4 +246,10 @@ def check_params(cls: type[Strategy], params: dict[str, Any]) -> dict[str, Any]:
             )
         if isinstance(value, float) and value != value:
             raise ValueError(f"strategy {cls.name}: parameter {key} must be a number, got nan")
+        declared = cls.parameter_ranges().get(key)
+        if declared is not None and value is not None:
+            try:
+                declared.check(key, value)
+            except ValueError as e:
+                raise ValueError(f"strategy {cls.name}: parameter {e}") from None
     return dict(params)

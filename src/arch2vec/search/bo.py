@@ -85,7 +85,7 @@ from arch2vec.models.dngo import (
     expected_improvement,
     expected_improvement_bound,
 )
-from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.search.base import Range, SearchProblem, Strategy
 from arch2vec.spaces.base import SearchSpace
 
 _CHUNK = 65_536  # candidates per block when predicting (bounds memory on the 423k NB-101 pool)
@@ -137,6 +137,15 @@ class ArchBO(Strategy):
     """
 
     name = "arch2vec-bo"
+    ranges = {
+        "init": Range(int, 1, 10**6),
+        "top_k": Range(int, 1, 10**6),
+        "epochs": Range(int, 1, 10**6),
+        "lr": Range(float, 0, 10, lo_open=True),
+        "hidden": Range(int, 1, 65_536),
+        "ei_target": Range(float, 0, 100, lo_open=True),
+        "max_scored": Range(int, 1, 10**8),
+    }
     needs_embeddings = True
 
     def __init__(

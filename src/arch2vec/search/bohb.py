@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.search.base import Request, Strategy
+from arch2vec.search.base import Range, Request, Strategy
 from arch2vec.search.evolution import CellEncoding
 from arch2vec.search.random import sample_unvisited
 from arch2vec.spaces.base import SearchSpace
@@ -57,6 +57,12 @@ class BOHB(Strategy):
     """Optuna's TPE + Hyperband over the discrete encoding (see the module docstring)."""
 
     name = "bohb"
+    ranges = {
+        "eta": Range(int, 2, 100),
+        "n_startup_trials": Range(int, 0, 10**6),
+        "max_tries": Range(int, 1, 10**6),
+        "max_pruned": Range(int, 0, 10**6),
+    }
 
     def __init__(
         self,

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import math
 
+from arch2vec import checks
+
+MAX_SECONDS = 1e12
+"""The largest budget in simulated seconds (about 31,700 years)."""
+MAX_QUERIES = 10**9
+
 
 class Budget:
     def __init__(self, seconds: float | None = None, queries: int | None = None) -> None:
         if seconds is None and queries is None:
             raise ValueError("a budget needs seconds or queries (budget_seconds, budget_queries)")
         if seconds is not None:
-            try:
-                seconds = float(seconds)
-            except (TypeError, ValueError):
-                raise ValueError(f"budget_seconds must be a number, got {seconds!r}") from None
-            if not math.isfinite(seconds) or seconds <= 0:
-                raise ValueError(f"budget_seconds must be positive and finite, got {seconds}")
+            seconds = checks.number("budget_seconds", seconds, 0, MAX_SECONDS, lo_open=True)
         if queries is not None:
-            if isinstance(queries, bool) or int(queries) != queries or queries < 1:
-                raise ValueError(f"budget_queries must be a positive integer, got {queries!r}")
-            queries = int(queries)
+            queries = checks.integer("budget_queries", queries, 1, MAX_QUERIES)
         self.seconds = seconds
         self.queries = queries
         self.spent = 0.0

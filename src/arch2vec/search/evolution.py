@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.search.base import Range, SearchProblem, Strategy
 from arch2vec.search.random import sample_unvisited
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import PAD, Cells
@@ -208,6 +208,11 @@ class RegularizedEvolution(Strategy):
     """Aging evolution over the discrete encoding (see the module docstring)."""
 
     name = "evolution"
+    ranges = {
+        "population": Range(int, 2, 10**6),
+        "sample": Range(int, 1, 10**6),
+        "max_tries": Range(int, 1, 10**6),
+    }
 
     def __init__(
         self,

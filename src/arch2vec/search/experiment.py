@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec import __version__, io, spaces
+from arch2vec import __version__, checks, io, spaces, threads
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.evaluators.base import Evaluator
 from arch2vec.evaluators.table import TableEvaluator
@@ -215,12 +215,6 @@ def _check_out_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
     )
 
 
-def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def run(
     strategy: str | type[Strategy],
     evaluator: Evaluator | Benchmark,
@@ -261,7 +255,8 @@ def run(
         raise ValueError(f"evaluator must be an Evaluator or a Benchmark, got {evaluator!r}")
     space = spaces.get(space or evaluator.space) if not isinstance(space, SearchSpace) else space
     evaluator.check_space(space)
-    runs = _positive("runs", runs)
+    runs = checks.integer("runs", runs, 1, checks.MAX_RUNS)
+    seed = checks.seed(seed)
     Budget(budget_seconds, budget_queries)  # checks the budget
     if budget_queries is None and not evaluator.lookup:
         raise ValueError(
@@ -276,8 +271,8 @@ def run(
         raise ValueError("an address is only for the ray executor")
     parallel = parallel or ("evaluations" if evaluator.slow else "runs")
     if workers is None:
-        workers = (os.cpu_count() or 1) if parallel == "runs" else 1
-    workers = _positive("workers", workers)
+        workers = checks.cores() if parallel == "runs" else 1
+    workers = checks.workers(workers)
 
     source = features = None
     if cls.needs_embeddings:
@@ -380,7 +375,8 @@ def run(
                     out / record.RUNS, "".join(json.dumps(done[k]) + "\n" for k in sorted(done))
                 )
             start = time.perf_counter()
-            _drive(task, todo, parallel, pool, done, out, progress, on_run)
+            with threads.limited():  # runs in this process; workers start with one thread
+                _drive(task, todo, parallel, pool, done, out, progress, on_run)
         finally:
             if pool is not None and isinstance(executor, str):
                 pool.shutdown()

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.search.base import Strategy
+from arch2vec.search.base import Range, Strategy
 from arch2vec.search.evolution import LOOKUP_CHUNK, CellEncoding, first_new, record_proposal
 from arch2vec.spaces.base import SearchSpace
 
@@ -33,6 +33,13 @@ class Reinforce(Strategy):
     """REINFORCE with a moving-average baseline (see the module docstring)."""
 
     name = "reinforce"
+    ranges = {
+        "lr": Range(float, 0, 10, lo_open=True),
+        "baseline_decay": Range(float, 0, 1),
+        "invalid_penalty": Range(float, 0, 100),
+        "reward_scale": Range(float, 0, 100, lo_open=True),
+        "max_tries": Range(int, 1, 10**6),
+    }
 
     def __init__(
         self,

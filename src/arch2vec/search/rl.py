@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arch2vec.search.base import Strategy
+from arch2vec.search.base import Range, Strategy
 from arch2vec.spaces.base import SearchSpace
 
 
@@ -122,6 +122,15 @@ class ArchRL(Strategy):
     """
 
     name = "arch2vec-rl"
+    ranges = {
+        "batch": Range(int, 1, 10**6),
+        "hidden": Range(int, 1, 65_536),
+        "lr": Range(float, 0, 10, lo_open=True),
+        "gamma": Range(float, 0, 1),
+        "baseline_decay": Range(float, 0, 1),
+        "sigma": Range(float, 0, 1e6, lo_open=True),
+        "baseline": Range(float, 0, 100),
+    }
     needs_embeddings = True
 
     def __init__(

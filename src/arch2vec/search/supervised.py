@@ -62,7 +62,7 @@ import numpy as np
 import torch
 
 from arch2vec.models.regressor import GIN_HIDDEN, CellGraphs, GINRegressor, reset_uniform
-from arch2vec.search.base import SearchProblem
+from arch2vec.search.base import Range, SearchProblem
 from arch2vec.search.bo import ArchBO
 from arch2vec.search.rl import ArchRL
 from arch2vec.spaces.base import SearchSpace
@@ -90,6 +90,7 @@ class SupervisedBO(ArchBO):
     """
 
     name = "supervised-bo"
+    ranges = {"latent": Range(int, 1, 65_536), "encode_batch": Range(int, 1, 10**7)}
     needs_embeddings = False
 
     def __init__(
@@ -158,6 +159,14 @@ class SupervisedRL(ArchRL):
     """
 
     name = "supervised-rl"
+    ranges = {
+        "encoder_epochs": Range(int, 1, 10**6),
+        "encoder_lr": Range(float, 0, 10, lo_open=True),
+        "encoder_batch": Range(int, 1, 10**6),
+        "latent": Range(int, 1, 65_536),
+        "head_hidden": Range(int, 1, 65_536),
+        "encode_batch": Range(int, 1, 10**7),
+    }
     needs_embeddings = False
 
     def __init__(

@@ -72,8 +72,8 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec import io
-from arch2vec.spaces.base import SearchSpace, check_pool_size
+from arch2vec import checks, io
+from arch2vec.spaces.base import MAX_POOL_CELLS, SearchSpace
 from arch2vec.spaces.cells import Cells
 from arch2vec.spaces.hashing import wl_hash
 
@@ -371,15 +371,8 @@ class DartsSpace(SearchSpace):
         self, data_dir: str | Path | None = None, samples: int = 600_000, seed: int = 0
     ) -> None:
         super().__init__(data_dir)
-        if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
-            raise ValueError(f"DartsSpace: samples must be an integer, got {samples!r}")
-        if not 0 < samples <= SPACE_SIZE:
-            raise ValueError(
-                f"DartsSpace: samples must be between 1 and {SPACE_SIZE:,}, got {samples}"
-            )
-        check_pool_size(int(samples), NUM_NODES, "DartsSpace: samples")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"DartsSpace: seed must be a non-negative integer, got {seed!r}")
+        samples = checks.integer("samples", samples, 1, min(SPACE_SIZE, MAX_POOL_CELLS))
+        seed = checks.seed(seed)
         self.samples = int(samples)
         self.seed = int(seed)
         self._genotypes: np.ndarray | None = None

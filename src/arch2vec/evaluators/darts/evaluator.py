@@ -22,7 +22,7 @@ from arch2vec.errors import one_line
 from arch2vec.evaluators.base import Evaluation, Evaluator
 from arch2vec.evaluators.darts.data import ImageData, as_image_data, cifar10_folder, data_pair
 from arch2vec.evaluators.darts.network import as_genotype
-from arch2vec.evaluators.darts.trainer import Log, train_cell
+from arch2vec.evaluators.darts.trainer import Log, check_training, train_cell
 from arch2vec.spaces.cells import Cells
 from arch2vec.spaces.darts import cells_to_genotypes, format_genotype
 
@@ -75,6 +75,17 @@ class TrainingEvaluator(Evaluator):
             raise ValueError(
                 f"TrainingEvaluator: train_portion must be in (0, 1), got {train_portion}"
             )
+        check_training(
+            epochs=epochs,
+            layers=layers,
+            channels=channels,
+            batch_size=batch_size,
+            lr=lr,
+            auxiliary_weight=auxiliary_weight,
+            drop_path=drop_path,
+            last=last,
+            seed=seed,
+        )
         if isinstance(data, (str, Path)):
             cifar10_folder(data)  # a wrong folder fails here, before any search starts
         self.data = data

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arch2vec import checks
 from arch2vec.evaluators.darts.data import (
     CIFAR10_MEAN,
     CIFAR10_STD,
@@ -123,6 +124,34 @@ def _accuracy(
     return 100.0 * correct / max(len(labels), 1)
 
 
+MAX_LAYERS = 1000
+MAX_CHANNELS = 4096
+
+
+def check_training(
+    *,
+    epochs: int,
+    layers: int,
+    channels: int,
+    batch_size: int,
+    lr: float,
+    auxiliary_weight: float,
+    drop_path: float,
+    last: int,
+    seed: int,
+) -> None:
+    """The ranges of the training options (one-line errors naming the option and the value)."""
+    checks.integer("epochs", epochs, 1, checks.MAX_EPOCHS)
+    checks.integer("layers", layers, 3, MAX_LAYERS)  # two reductions and a normal cell
+    checks.integer("channels", channels, 1, MAX_CHANNELS)
+    checks.integer("batch_size", batch_size, 2, checks.MAX_BATCH)
+    checks.number("lr", lr, 0, 10, lo_open=True)
+    checks.number("auxiliary_weight", auxiliary_weight, 0, 100)
+    checks.number("drop_path", drop_path, 0, 1, hi_open=True)
+    checks.integer("last", last, 1, checks.MAX_EPOCHS)
+    checks.seed(seed)
+
+
 def train_cell(
     genotype: str | np.ndarray,
     train_data: ImageData | Sequence,
@@ -165,12 +194,23 @@ def train_cell(
     ``device`` and the configuration.
     """
     start = time.perf_counter()
-    if epochs < 1 or batch_size < 2 or last < 1 or eval_batch_size < 1:
-        raise ValueError(
-            "train_cell: epochs and last must be >= 1, batch_size >= 2, eval_batch_size >= 1"
-        )
-    if lr <= 0 or not 0.0 <= drop_path < 1.0 or auxiliary_weight < 0:
-        raise ValueError("train_cell: need lr > 0, 0 <= drop_path < 1, auxiliary_weight >= 0")
+    check_training(
+        epochs=epochs,
+        layers=layers,
+        channels=channels,
+        batch_size=batch_size,
+        lr=lr,
+        auxiliary_weight=auxiliary_weight,
+        drop_path=drop_path,
+        last=last,
+        seed=seed,
+    )
+    checks.integer("eval_batch_size", eval_batch_size, 1, checks.MAX_BATCH)
+    for name, value in (("lr_min", lr_min), ("momentum", momentum), ("weight_decay", weight_decay)):
+        checks.number(name, value, 0, 10)
+    checks.number("grad_clip", grad_clip, 0, 1e6, lo_open=True)
+    checks.integer("cutout_length", cutout_length, 0, 1024)
+    checks.integer("num_classes", num_classes, 2, 100_000)
     normal = as_genotype(genotype)
     train = as_image_data(train_data, "training set")
     valid = None if valid_data is None else as_image_data(valid_data, "validation set")
@@ -320,6 +360,17 @@ def final_evaluation(
     measured in the last ``last`` epochs; the result is :func:`train_cell`'s record plus
     ``test_accuracy_final`` and ``test_error`` (percent, of the last epoch).
     """
+    check_training(
+        epochs=epochs,
+        layers=layers,
+        channels=channels,
+        batch_size=batch_size,
+        lr=lr,
+        auxiliary_weight=auxiliary_weight,
+        drop_path=drop_path,
+        last=last,
+        seed=seed,
+    )  # before any data is read
     genotype = as_genotype(genotype)  # a malformed genotype fails before any data is read
     train, test = data_pair(data, "final_evaluation")
     if test is None:
