@@ -32,31 +32,16 @@ BASE = {  # command -> argv in which everything but the option under test is val
     "demo": ["demo", "--out", "{tmp}/d"],
     "darts-eval": ["darts-eval", "--data", "{tmp}/nope", "--genotype", GENOTYPE],
 }
+TRAIN = ["--evaluator", "train", "--data", "{tmp}/nope"]
 EXTRA = {  # (command, option) -> what the option needs to be read at all
-    ("search", "--epochs"): ["--evaluator", "train", "--data", "{tmp}/nope"],
-    ("search", "--layers"): ["--evaluator", "train", "--data", "{tmp}/nope"],
-    ("search", "--channels"): ["--evaluator", "train", "--data", "{tmp}/nope"],
-    ("search", "--batch-size"): ["--evaluator", "train", "--data", "{tmp}/nope"],
+    **{("search", o): TRAIN for o in ("--epochs", "--layers", "--channels", "--batch-size")},
     ("search", "--ei-target"): ["--strategy", "arch2vec-bo", "--embeddings", "{run}"],
 }
+TABLE3 = ["reproduce", "table3", "--file", "{tmp}/nope.csv", "--out", "{tmp}/r"]
 OTHER_BASE = {  # (command, option) -> another command line altogether
     ("search", "--budget-seconds"): ["search", "--strategy", "random", "--out", "{tmp}/s"],
-    ("reproduce", "--runs"): [
-        "reproduce",
-        "table3",
-        "--file",
-        "{tmp}/nope.csv",
-        "--out",
-        "{tmp}/r",
-    ],
-    ("reproduce", "--workers"): [
-        "reproduce",
-        "table3",
-        "--file",
-        "{tmp}/nope.csv",
-        "--out",
-        "{tmp}/r",
-    ],
+    ("reproduce", "--runs"): TABLE3,
+    ("reproduce", "--workers"): TABLE3,
 }
 VALUES = ("-1", "1000000000000000")
 

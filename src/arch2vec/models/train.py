@@ -225,76 +225,60 @@ def train_epochs(
     (a run directory checkpoints there). Returns the records of the epochs trained here, on
     ``config.threads`` threads (:mod:`arch2vec.threads`)."""
     with threads.limited(config.threads):
-        return _train_epochs(
-            config, model, optimizer, train, held, num_ops, start_epoch, progress, on_epoch
+        data = cell_tensors(train, num_ops)
+        steps = -(-len(train) // config.batch_size)
+        bar = Progress(
+            total=config.epochs * steps,
+            initial=start_epoch * steps,
+            unit="step",
+            desc=f"pretrain {config.model} on {config.space}",
+            enabled=progress,
         )
-
-
-def _train_epochs(
-    config: PretrainConfig,
-    model: GraphAutoencoder,
-    optimizer: torch.optim.Optimizer,
-    train: Cells,
-    held: Cells,
-    num_ops: int,
-    start_epoch: int,
-    progress: bool,
-    on_epoch: Callable[[dict[str, Any]], None] | None,
-) -> list[dict[str, Any]]:
-    data = cell_tensors(train, num_ops)
-    steps = -(-len(train) // config.batch_size)
-    bar = Progress(
-        total=config.epochs * steps,
-        initial=start_epoch * steps,
-        unit="step",
-        desc=f"pretrain {config.model} on {config.space}",
-        enabled=progress,
-    )
-    records = []
-    model.train()
-    with bar:
-        for epoch in range(start_epoch, config.epochs):
-            t0 = time.perf_counter()
-            order = torch.from_numpy(
-                np.random.default_rng([config.seed, epoch]).permutation(len(train))
-            )
-            noise = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-            total = 0.0
-            for step in range(steps):
-                b = order[step * config.batch_size : (step + 1) * config.batch_size]
-                out = model(data["ops"][b], data["adj"][b], generator=noise)
-                loss, _ = model.loss(
-                    *out, data["op_target"][b], data["adj_target"][b], beta=config.beta
+        records = []
+        model.train()
+        with bar:
+            for epoch in range(start_epoch, config.epochs):
+                t0 = time.perf_counter()
+                order = torch.from_numpy(
+                    np.random.default_rng([config.seed, epoch]).permutation(len(train))
                 )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(b)
-                bar.update(1)
-            seconds = time.perf_counter() - t0
-            if not math.isfinite(total):
-                raise RuntimeError(
-                    f"training diverged in epoch {epoch + 1} (the loss is {total}); try a "
-                    "smaller lr or beta"
+                noise = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+                total = 0.0
+                for step in range(steps):
+                    b = order[step * config.batch_size : (step + 1) * config.batch_size]
+                    out = model(data["ops"][b], data["adj"][b], generator=noise)
+                    loss, _ = model.loss(
+                        *out, data["op_target"][b], data["adj_target"][b], beta=config.beta
+                    )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    total += loss.item() * len(b)
+                    bar.update(1)
+                seconds = time.perf_counter() - t0
+                if not math.isfinite(total):
+                    raise RuntimeError(
+                        f"training diverged in epoch {epoch + 1} (the loss is {total}); try a "
+                        "smaller lr or beta"
+                    )
+                record = {
+                    "epoch": epoch + 1,
+                    "loss": total / len(train),
+                    "seconds": round(seconds, 2),
+                    "cells_per_second": round(len(train) / seconds, 1),
+                    **{f"heldout_{k}": v for k, v in reconstruction(model, held, num_ops).items()},
+                }
+                model.train()
+                records.append(record)
+                if on_epoch is not None:
+                    on_epoch(record)
+                bar.note(
+                    epoch=f"{epoch + 1}/{config.epochs}",
+                    loss=f"{record['loss']:.4f}",
+                    heldout=f"{record['heldout_reconstruction_accuracy']:.4f}",
                 )
-            record = {
-                "epoch": epoch + 1,
-                "loss": total / len(train),
-                "seconds": round(seconds, 2),
-                "cells_per_second": round(len(train) / seconds, 1),
-                **{f"heldout_{k}": v for k, v in reconstruction(model, held, num_ops).items()},
-            }
-            model.train()
-            records.append(record)
-            if on_epoch is not None:
-                on_epoch(record)
-            bar.note(
-                epoch=f"{epoch + 1}/{config.epochs}",
-                loss=f"{record['loss']:.4f}",
-                heldout=f"{record['heldout_reconstruction_accuracy']:.4f}",
-            )
-    model.eval()
-    return records
+        model.eval()
+        return records
 
 
 def embed_cells(model: GraphAutoencoder, cells: Cells, num_ops: int) -> np.ndarray:

@@ -75,17 +75,7 @@ class TrainingEvaluator(Evaluator):
             raise ValueError(
                 f"TrainingEvaluator: train_portion must be in (0, 1), got {train_portion}"
             )
-        check_training(
-            epochs=epochs,
-            layers=layers,
-            channels=channels,
-            batch_size=batch_size,
-            lr=lr,
-            auxiliary_weight=auxiliary_weight,
-            drop_path=drop_path,
-            last=last,
-            seed=seed,
-        )
+        check_training(**locals())
         if isinstance(data, (str, Path)):
             cifar10_folder(data)  # a wrong folder fails here, before any search starts
         self.data = data

@@ -128,28 +128,31 @@ MAX_LAYERS = 1000
 MAX_CHANNELS = 4096
 
 
-def check_training(
-    *,
-    epochs: int,
-    layers: int,
-    channels: int,
-    batch_size: int,
-    lr: float,
-    auxiliary_weight: float,
-    drop_path: float,
-    last: int,
-    seed: int,
-) -> None:
-    """The ranges of the training options (one-line errors naming the option and the value)."""
-    checks.integer("epochs", epochs, 1, checks.MAX_EPOCHS)
-    checks.integer("layers", layers, 3, MAX_LAYERS)  # two reductions and a normal cell
-    checks.integer("channels", channels, 1, MAX_CHANNELS)
-    checks.integer("batch_size", batch_size, 2, checks.MAX_BATCH)
-    checks.number("lr", lr, 0, 10, lo_open=True)
-    checks.number("auxiliary_weight", auxiliary_weight, 0, 100)
-    checks.number("drop_path", drop_path, 0, 1, hi_open=True)
-    checks.integer("last", last, 1, checks.MAX_EPOCHS)
-    checks.seed(seed)
+TRAINING_RANGES: dict[str, tuple[type, float, float]] = {
+    "epochs": (int, 1, checks.MAX_EPOCHS),
+    "layers": (int, 3, MAX_LAYERS),  # two reductions and a normal cell
+    "channels": (int, 1, MAX_CHANNELS),
+    "batch_size": (int, 2, checks.MAX_BATCH),
+    "lr": (float, 0, 10),
+    "auxiliary_weight": (float, 0, 100),
+    "drop_path": (float, 0, 1),
+    "last": (int, 1, checks.MAX_EPOCHS),
+    "seed": (int, 0, checks.SEED_MAX),
+}
+
+
+def check_training(**options: Any) -> None:
+    """The ranges of the training options among ``options`` (others are ignored): one-line
+    errors naming the option and the value. ``lr`` excludes 0, ``drop_path`` 1."""
+    for name, (kind, lo, hi) in TRAINING_RANGES.items():
+        if name not in options:
+            continue
+        if kind is int:
+            checks.integer(name, options[name], int(lo), int(hi))
+        else:
+            checks.number(
+                name, options[name], lo, hi, lo_open=name == "lr", hi_open=name == "drop_path"
+            )
 
 
 def train_cell(
@@ -194,17 +197,7 @@ def train_cell(
     ``device`` and the configuration.
     """
     start = time.perf_counter()
-    check_training(
-        epochs=epochs,
-        layers=layers,
-        channels=channels,
-        batch_size=batch_size,
-        lr=lr,
-        auxiliary_weight=auxiliary_weight,
-        drop_path=drop_path,
-        last=last,
-        seed=seed,
-    )
+    check_training(**locals())
     checks.integer("eval_batch_size", eval_batch_size, 1, checks.MAX_BATCH)
     for name, value in (("lr_min", lr_min), ("momentum", momentum), ("weight_decay", weight_decay)):
         checks.number(name, value, 0, 10)
@@ -360,17 +353,7 @@ def final_evaluation(
     measured in the last ``last`` epochs; the result is :func:`train_cell`'s record plus
     ``test_accuracy_final`` and ``test_error`` (percent, of the last epoch).
     """
-    check_training(
-        epochs=epochs,
-        layers=layers,
-        channels=channels,
-        batch_size=batch_size,
-        lr=lr,
-        auxiliary_weight=auxiliary_weight,
-        drop_path=drop_path,
-        last=last,
-        seed=seed,
-    )  # before any data is read
+    check_training(**locals())  # before any data is read
     genotype = as_genotype(genotype)  # a malformed genotype fails before any data is read
     train, test = data_pair(data, "final_evaluation")
     if test is None:
