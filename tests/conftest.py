@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from arch2vec.search.base import Strategy
+from arch2vec.search.base import Request, Strategy
 
 # Tests run many tiny models: one thread avoids OpenMP spin-waiting when the machine is busy.
 torch.set_num_threads(1)
@@ -74,8 +74,11 @@ class Checked(Strategy):
         self.asked: set[int] = set()
         self.candidates = set(inner.problem.candidates.tolist())
 
-    def ask(self) -> np.ndarray:
-        got = np.asarray(self.inner.ask()).tolist()
+    def ask(self) -> np.ndarray | Request:
+        answer = self.inner.ask()
+        if isinstance(answer, Request):  # a lower-fidelity evaluation, not a proposal
+            return answer
+        got = np.asarray(answer).tolist()
         assert len(set(got)) == len(got), "ask() repeated a cell"
         assert not self.asked & set(got), "ask() proposed a visited cell"
         assert set(got) <= self.candidates, "ask() proposed a non-candidate"
@@ -83,7 +86,7 @@ class Checked(Strategy):
         return np.asarray(got, dtype=np.int64)
 
     def tell(self, indices, rewards, fidelity=None) -> None:
-        self.inner.tell(indices, rewards)
+        self.inner.tell(indices, rewards, fidelity=fidelity)
 
 
 @pytest.fixture(scope="module")

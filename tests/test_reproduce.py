@@ -2,6 +2,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 from conftest import shared_file
 
 from arch2vec.analysis.paper import TABLE1, TABLE3
@@ -134,3 +135,37 @@ def test_table2_markdown_says_subset():
     text = table2_markdown([row])
     assert "subset of the 423,624" in text
     assert "| arch2vec-BO (3 runs) | 356 | 94.89 ± 0.02 | n/a | 0.025 | 400, 94.05 |" in text
+
+
+def test_paired_comparison_by_hand(tmp_path):
+    """Two strategies, four runs each, accuracies written by hand: the reference is the best
+    other strategy, differences pair by run, queries to the optimum count from one."""
+    from arch2vec import benchmarks, search
+    from arch2vec.analysis import paired
+
+    bench = benchmarks.load("nb201", "cifar10")
+    top = bench.best_valid  # 91.6067 (the embedded table's 200-epoch validation optimum)
+    finals = {"a": [91.0, top, top, 90.0], "b": [90.5, 91.0, top, 89.0]}
+    for name, values in finals.items():
+        search.run("random", bench, runs=4, budget_queries=3, out_dir=tmp_path / name)
+        lines = []
+        for run, row in sorted(search.record.read_runs(tmp_path / name).items()):
+            v = values[run]
+            # the optimum is reached at the third query, or never
+            row["best_valid"] = [v - 1, v - 0.5, v] if v == top else [v, v, v]
+            lines.append(json.dumps(row))
+        (tmp_path / name / "runs.jsonl").write_text("\n".join(lines) + "\n")
+    table = paired.compare({"a": tmp_path / "a", "b": tmp_path / "b"}, focus="a")
+    assert table["reference"] == "b" and table["optimum"] == top
+    a, b = table["rows"]
+    assert a["valid_mean"] == pytest.approx(np.mean(finals["a"]), abs=1e-4)
+    assert a["valid_std"] == pytest.approx(np.std(finals["a"]), abs=1e-4)
+    assert a["valid_se"] == pytest.approx(np.std(finals["a"], ddof=1) / 2, abs=1e-4)
+    assert a["diff_vs_reference"] == pytest.approx((0.5 + (top - 91) + 0 + 1) / 4, abs=1e-4)
+    # Wilcoxon on the non-zero differences 0.5, 0.61, 1.0 (all positive): exact p = 2 / 2**3
+    assert a["p_vs_reference"] == pytest.approx(0.25)
+    assert a["found"] == 0.5 and a["median_queries_to_optimum"] is None  # inf in the median
+    assert b["found"] == 0.25 and b["p_vs_reference"] is None
+    text = paired.markdown(table, {"a": "A", "b": "B"})
+    assert "| A | 4 | 91.053 ± 0.657 | 0.379 | " in text and "| reference |" in text
+    assert "| 50 % | not reached | +0.527 (0.25) |" in text

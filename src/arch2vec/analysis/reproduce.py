@@ -98,7 +98,17 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
 
 # ------------------------------------------------------------------------------------ Table 3
 
-TABLE3_STRATEGIES = ("random", "evolution", "reinforce", "bohb", "arch2vec-rl", "arch2vec-bo")
+PAPER_TABLE3_STRATEGIES = (
+    "random",
+    "evolution",
+    "reinforce",
+    "bohb",
+    "arch2vec-rl",
+    "arch2vec-bo",
+)
+TABLE3_STRATEGIES = (*PAPER_TABLE3_STRATEGIES, "supervised-bo", "arch2vec-lbo")
+"""Every baseline of the paper's Table 3, supervised BO, and arch2vec-LBO (ours)."""
+FOCUS = "arch2vec-lbo"
 TABLE3_HYPER = {  # the paper's NB-201 settings
     "arch2vec-rl": {"gamma": 0.4, "baseline_decay": 0.4},
     "arch2vec-bo": {"top_k": 1},
@@ -110,6 +120,7 @@ STRATEGY_NAMES = {
     "bohb": "BOHB",
     "arch2vec-rl": "arch2vec-RL",
     "arch2vec-bo": "arch2vec-BO",
+    "arch2vec-lbo": "arch2vec-LBO",
     "supervised-rl": "supervised RL",
     "supervised-bo": "supervised BO",
 }
@@ -128,7 +139,9 @@ def table3(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """The paper's NB-201 protocol (``nb201-csv`` on ``file``): per dataset and strategy,
-    ``runs`` seeded runs with the paper's simulated budget, resumable; writes ``table3.md``."""
+    ``runs`` seeded runs with the paper's simulated budget, resumable; writes ``table3.md``: the
+    paper's table beside ours, then per dataset the paired comparison of every strategy run
+    into ``out_dir`` (:func:`paired_section`) and its regret plot."""
     from arch2vec.analysis.paper import TABLE3_BUDGETS
 
     _check_runs(runs, workers, seed)
@@ -162,8 +175,46 @@ def table3(
             )
             rows.append(result.summary)
             io.atomic_write_json(out_dir / "table3.json", {"rows": rows})
-    io.atomic_write_text(out_dir / "table3.md", table3_markdown(rows))
+    sections, paired = [], {}
+    for dataset in datasets:
+        title = f"NAS-Bench-201 {dataset}, the paper's protocol ({TABLE3_BUDGETS[dataset]:.0f} s)"
+        text, paired[dataset] = paired_section(out_dir, f"{dataset}-", title)
+        sections.append(text)
+    io.atomic_write_json(out_dir / "table3.json", {"rows": rows, "paired": paired})
+    io.atomic_write_text(out_dir / "table3.md", table3_markdown(rows) + "\n" + "\n".join(sections))
     return rows
+
+
+def paired_section(out_dir: Path, prefix: str, title: str) -> tuple[str, dict[str, Any]]:
+    """The paired comparison (:func:`arch2vec.analysis.paired.compare`) of every experiment
+    directory ``out_dir/<prefix><strategy>`` -- this call's and earlier calls' (a strategy run
+    with fewer runs pairs on the runs it has) -- and its regret plot; Markdown and the table."""
+    from arch2vec.analysis import paired
+    from arch2vec.analysis.plots import plot_regret
+    from arch2vec.search.record import CONFIG, RUNS
+
+    found = sorted(
+        p
+        for p in Path(out_dir).glob(f"{prefix}*")
+        if (p / CONFIG).is_file()
+        and (p / RUNS).is_file()
+        and p.name[len(prefix) :] in STRATEGY_NAMES
+    )
+    order = {s: k for k, s in enumerate(STRATEGY_NAMES)}
+    found.sort(key=lambda p: order[p.name[len(prefix) :]])
+    experiments = {p.name[len(prefix) :]: p for p in found}
+    table = paired.compare(experiments, focus=FOCUS)
+    png = plot_regret(
+        {f"{STRATEGY_NAMES[name]}": path for name, path in experiments.items()},
+        table["optimum"],
+        Path(out_dir) / f"{prefix}regret.png",
+        title=f"{title}: mean regret, 95% band",
+    )
+    text = (
+        f"### {title}\n\nValidation optimum {table['optimum']:.3f}; paired on run seeds; "
+        f"regret: {png.name}\n\n" + paired.markdown(table, STRATEGY_NAMES)
+    )
+    return text, table
 
 
 def table3_markdown(rows: list[dict[str, Any]]) -> str:
@@ -199,6 +250,8 @@ def table3_markdown(rows: list[dict[str, Any]]) -> str:
 
 # ------------------------------------------------------------------------------------ demo
 
+DEMO_STRATEGIES = ("arch2vec-lbo", "arch2vec-bo", "arch2vec-rl", "random")
+
 
 def demo(
     out_dir: str | Path = "runs/demo",
@@ -209,8 +262,10 @@ def demo(
     log: Callable[[str], None] = print,
 ) -> str:
     """The whole pipeline on the embedded default data, as text: pre-train arch2vec on NB-201
-    (its Table 1 row), then arch2vec-BO, arch2vec-RL and random search, ``runs`` runs of
-    ``queries`` cells each on CIFAR-10, a table and ``regret.png``."""
+    (its Table 1 row), then arch2vec-LBO, arch2vec-BO, arch2vec-RL and random search, ``runs``
+    runs of ``queries`` cells each on CIFAR-10 (the same seeds), a paired table and
+    ``regret.png``."""
+    from arch2vec.analysis import paired
     from arch2vec.analysis.plots import plot_regret
 
     _check_runs(runs, workers, seed)
@@ -220,12 +275,11 @@ def demo(
     lines = ["Pre-training (Table 1, NAS-Bench-201):", table1_markdown(rows)]
     embeddings = out_dir / "nb201-arch2vec"
     experiments = {}
-    summaries = []
     bench = benchmarks.load("nb201", "cifar10")
-    for strategy in ("arch2vec-bo", "arch2vec-rl", "random"):
+    for strategy in DEMO_STRATEGIES:
         log(f"{strategy}: {runs} runs of {queries} queries")
         exp = out_dir / f"search-{strategy}"
-        result = search.run(
+        search.run(
             strategy,
             bench,
             embeddings=embeddings if strategy.startswith("arch2vec") else None,
@@ -238,21 +292,15 @@ def demo(
             workers=workers,
             progress=True,
         )
-        summaries.append(result.summary)
-        experiments[STRATEGY_NAMES[strategy]] = exp
+        experiments[strategy] = exp
+    table = paired.compare(experiments, focus=FOCUS, optimum=bench.best_valid)
     lines += [
         f"Search on NAS-Bench-201 CIFAR-10 (embedded data: 200-epoch validation accuracy), "
-        f"{runs} runs x {queries} queries; optimum {bench.best_valid:.2f}:",
-        "| method | validation accuracy of the chosen cell | final regret |",
-        "| --- | --- | --- |",
+        f"{runs} runs x {queries} queries on the same seeds; optimum {bench.best_valid:.2f}:",
+        paired.markdown(table, STRATEGY_NAMES),
     ]
-    for s in summaries:
-        lines.append(
-            f"| {STRATEGY_NAMES[s['strategy']]} | {s['valid_accuracy_mean']:.2f} ± "
-            f"{s['valid_accuracy_std']:.2f} | {s['final_regret_mean']:.3f} |"
-        )
     plot = plot_regret(
-        experiments,
+        {STRATEGY_NAMES[s]: path for s, path in experiments.items()},
         bench.best_valid,
         out_dir / "regret.png",
         title=f"NAS-Bench-201 CIFAR-10: mean regret, 95% band ({queries} queries a run)",
@@ -265,7 +313,9 @@ def demo(
 
 # ------------------------------------------------------------------------------------ Table 2
 
-TABLE2_STRATEGIES = ("random", "evolution", "reinforce", "arch2vec-rl", "arch2vec-bo")
+PAPER_TABLE2_STRATEGIES = ("random", "evolution", "reinforce", "arch2vec-rl", "arch2vec-bo")
+TABLE2_STRATEGIES = (*PAPER_TABLE2_STRATEGIES, "bohb", "supervised-bo", "arch2vec-lbo")
+"""Every baseline of the paper's Table 2, BOHB, supervised BO, and arch2vec-LBO (ours)."""
 TABLE2_HYPER = {"arch2vec-bo": {"top_k": 5}}  # the paper's NB-101 settings (RL: the defaults)
 TABLE2_BUDGET = 1e6  # simulated seconds, as the paper
 
@@ -315,7 +365,9 @@ def table2(
         )
         rows.append(result.summary)
         io.atomic_write_json(out_dir / "table2.json", {"rows": rows})
-    io.atomic_write_text(out_dir / "table2.md", table2_markdown(rows))
+    text, table = paired_section(out_dir, "", f"{benchmark}, the paper's budget (1e6 s)")
+    io.atomic_write_json(out_dir / "table2.json", {"rows": rows, "paired": table})
+    io.atomic_write_text(out_dir / "table2.md", table2_markdown(rows) + "\n" + text)
     return rows
 
 

@@ -113,7 +113,9 @@ def add(commands: Any) -> None:
         "--strategies",
         nargs="+",
         metavar="S",
-        help="table2/table3 strategies (default: the paper's)",
+        help="table2/table3 strategies (default: the paper's, supervised-bo and arch2vec-lbo, "
+        "and bohb on table2 too). Strategies run into OUT earlier, with other --strategies or "
+        "--runs, join the paired comparison (pairs are matched by run seed)",
     )
     rp.add_argument(
         "--datasets",

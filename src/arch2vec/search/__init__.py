@@ -4,9 +4,9 @@
   (:func:`arch2vec.search.experiment.run`), written to ``out_dir`` when given;
 - ``search.engine.run(strategy, evaluator, Budget(...))``: one run;
 - strategies with ``ask()`` / ``tell()`` for your own loop: :class:`ArchBO`, :class:`ArchRL`,
-  :class:`RandomSearch`, :class:`RegularizedEvolution`, :class:`Reinforce`, :class:`BOHB`,
-  :class:`SupervisedBO`, :class:`SupervisedRL`; by name through ``search.STRATEGIES``;
-  ``search.register(name, cls)`` adds one.
+  :class:`ArchLocalBO`, :class:`RandomSearch`, :class:`RegularizedEvolution`,
+  :class:`Reinforce`, :class:`BOHB`, :class:`SupervisedBO`, :class:`SupervisedRL`; by name
+  through ``search.STRATEGIES``; ``search.register(name, cls)`` adds one.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ for _name, _target in (
     ("bohb", "arch2vec.search.bohb:BOHB"),
     ("arch2vec-bo", "arch2vec.search.bo:ArchBO"),
     ("arch2vec-rl", "arch2vec.search.rl:ArchRL"),
+    ("arch2vec-lbo", "arch2vec.search.local_bo:ArchLocalBO"),
     ("supervised-bo", "arch2vec.search.supervised:SupervisedBO"),
     ("supervised-rl", "arch2vec.search.supervised:SupervisedRL"),
 ):
@@ -39,6 +40,7 @@ _LAZY = {
     "Trace": "arch2vec.search.engine:Trace",
     "ArchBO": "arch2vec.search.bo:ArchBO",
     "ArchRL": "arch2vec.search.rl:ArchRL",
+    "ArchLocalBO": "arch2vec.search.local_bo:ArchLocalBO",
     "RandomSearch": "arch2vec.search.random:RandomSearch",
     "RegularizedEvolution": "arch2vec.search.evolution:RegularizedEvolution",
     "Reinforce": "arch2vec.search.reinforce:Reinforce",

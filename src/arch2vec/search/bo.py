@@ -289,9 +289,18 @@ class ArchBO(Strategy):
         n_free = int(np.count_nonzero(free_mask))
         if n_free == 0:
             return np.empty(0, dtype=np.int64)
-        k = min(self.top_k, n_free)
         basis, y_mean, y_std = self.fit()
         target = self._target(y_mean, y_std)
+        return self._propose(self._best_of_pool(basis, target, min(self.top_k, n_free)))
+
+    def _best_of_pool(
+        self, basis: Callable[[np.ndarray], Any], target: float, k: int
+    ) -> np.ndarray:
+        """The ``k`` unvisited candidates of largest EI (at least ``k`` remain), best first:
+        over the whole pool, or over this iteration's part (``max_scored``), screened where that
+        is exact and cheaper (:meth:`_select_screened`)."""
+        free_mask = ~self.visited[self.candidates]
+        n_free = int(np.count_nonzero(free_mask))
         rows, part = None, None  # max_scored: the candidate positions scored, their part
         if self.max_scored is not None and len(self.candidates) > self.max_scored:
             part = self._next_part()
@@ -309,7 +318,7 @@ class ArchBO(Strategy):
         if picked is None:
             positions = np.flatnonzero(free_mask) if rows is None else rows[free_mask]
             picked = self._select_exact(basis, target, self.candidates[positions], k)
-        return self._propose(picked)
+        return picked
 
     def _next_part(self) -> int:
         """``max_scored``: the part of the candidates scored this iteration.

@@ -1,0 +1,159 @@
+"""Paired comparison of strategies run on the same seeds: the project's one results table.
+
+Every strategy of a comparison ran ``runs`` runs with the same experiment seed, so run ``r`` of
+each strategy drew the same seed: runs pair by their index. Per strategy the table gives the
+chosen cell's validation accuracy (the search objective) as mean ± std and its standard error,
+its test accuracy, the queries, the share of runs that found the best-validation cell and the
+median number of queries they took to find it (runs that never found it count as infinitely
+many: the median is "not reached" when fewer than half found it), and a two-sided paired
+Wilcoxon signed-rank test (SciPy; zero differences dropped, exact or normal approximation as
+SciPy chooses) of its validation accuracy against the reference strategy's over the runs both
+have: the best strategy by mean validation accuracy among all but ``focus``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arch2vec.analysis.report import load_experiment
+
+TOLERANCE = 1e-6
+"""Accuracies (percent) this close to the optimum count as reaching it (tables store 4-6
+decimals)."""
+
+
+def _final(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+    return np.array(
+        [math.nan if not r[key] or r[key][-1] is None else float(r[key][-1]) for r in rows]
+    )
+
+
+def _queries_to(rows: list[dict[str, Any]], optimum: float | None) -> np.ndarray:
+    """Per run, the query (1-based) at which the best validation accuracy reached ``optimum``
+    (inf: never)."""
+    out = np.full(len(rows), math.inf)
+    if optimum is None:
+        return out
+    for k, r in enumerate(rows):
+        for q, v in enumerate(r["best_valid"]):
+            if v is not None and v >= optimum - TOLERANCE:
+                out[k] = q + 1
+                break
+    return out
+
+
+def _wilcoxon(a: np.ndarray, b: np.ndarray) -> float | None:
+    from scipy.stats import wilcoxon
+
+    keep = np.isfinite(a) & np.isfinite(b)
+    d = a[keep] - b[keep]
+    if len(d) < 2 or not np.any(d != 0):
+        return None if len(d) < 2 else 1.0
+    return float(wilcoxon(a[keep], b[keep], zero_method="wilcox").pvalue)
+
+
+def compare(
+    experiments: Mapping[str, str | Path],
+    focus: str | None = None,
+    optimum: float | None = None,
+) -> dict[str, Any]:
+    """The paired table of ``experiments`` (name -> experiment directory, same seeds).
+
+    ``focus``: the strategy under test, left out when choosing the reference (the best other
+    one); ``optimum``: the best validation accuracy of the evaluator (default: the one its
+    ``config.json`` records). Returns ``{"reference", "optimum", "rows"}``, a row per
+    experiment with ``name``, ``runs``, ``valid_mean``, ``valid_std``, ``valid_se``,
+    ``test_mean``, ``test_std``, ``queries_mean``, ``found`` (share of runs that reached the
+    optimum), ``median_queries_to_optimum``, ``diff_vs_reference`` (mean paired difference) and
+    ``p_vs_reference``."""
+    if not experiments:
+        raise ValueError("compare: no experiments given")
+    runs: dict[str, dict[int, dict[str, Any]]] = {}
+    for name, path in experiments.items():
+        exp = load_experiment(path)  # a one-line error naming the directory
+        runs[name] = {row["run"]: row for row in exp.rows}
+        if optimum is None:
+            optimum = (exp.config["evaluator"].get("optimum") or {}).get("valid")
+    valid = {
+        n: dict(zip(rs, _final(list(rs.values()), "best_valid"), strict=True))
+        for n, rs in runs.items()
+    }
+    means = {n: float(np.nanmean(list(v.values()))) if v else -math.inf for n, v in valid.items()}
+    others = [n for n in runs if n != focus] or list(runs)
+    reference = max(others, key=lambda n: means[n])
+    rows = []
+    for name, rs in runs.items():
+        ordered = [rs[r] for r in sorted(rs)]
+        v = _final(ordered, "best_valid")
+        t = _final(ordered, "best_test")
+        reach = _queries_to(ordered, optimum)
+        common = sorted(set(rs) & set(runs[reference]))
+        a = np.array([valid[name][r] for r in common])
+        b = np.array([valid[reference][r] for r in common])
+        paired = name != reference and len(common) > 0
+        n = int(np.isfinite(v).sum())
+        median = float(np.median(reach)) if len(reach) else math.inf
+        rows.append(
+            {
+                "name": name,
+                "runs": len(ordered),
+                "valid_mean": _round(np.nanmean(v)) if n else None,
+                "valid_std": _round(np.nanstd(v)) if n else None,
+                "valid_se": _round(np.nanstd(v, ddof=1) / math.sqrt(n)) if n > 1 else None,
+                "test_mean": _round(np.nanmean(t)) if np.isfinite(t).any() else None,
+                "test_std": _round(np.nanstd(t)) if np.isfinite(t).any() else None,
+                "queries_mean": _round(np.mean([len(r["index"]) for r in ordered]), 1),
+                "found": _round(np.mean(np.isfinite(reach)), 3) if optimum is not None else None,
+                "median_queries_to_optimum": None if not math.isfinite(median) else median,
+                "paired_runs": len(common) if paired else None,
+                "diff_vs_reference": _round(np.nanmean(a - b)) if paired else None,
+                "p_vs_reference": _wilcoxon(a, b) if paired else None,
+            }
+        )
+    return {"reference": reference, "focus": focus, "optimum": optimum, "rows": rows}
+
+
+def _round(x: float, digits: int = 4) -> float | None:
+    return None if not math.isfinite(float(x)) else round(float(x), digits)
+
+
+def markdown(table: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """``table`` (:func:`compare`) as a Markdown table, the reference's row marked."""
+    names = names or {}
+    ref = table["reference"]
+    lines = [
+        "| method | runs | valid % mean ± std | s.e. | test % | queries | found optimum | "
+        f"median queries to it | vs {names.get(ref, ref)} (Wilcoxon p) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in table["rows"]:
+        label = names.get(r["name"], r["name"])
+        if r["name"] == ref:
+            vs = "reference"
+        elif r["diff_vs_reference"] is None:
+            vs = "n/a"
+        else:
+            p = r["p_vs_reference"]
+            vs = f"{r['diff_vs_reference']:+.3f} ({'n/a' if p is None else f'{p:.2g}'})"
+        found = "n/a" if r["found"] is None else f"{100 * r['found']:.0f} %"
+        median = r["median_queries_to_optimum"]
+        lines.append(
+            f"| {label} | {r['runs']} | {_pm(r['valid_mean'], r['valid_std'])} | "
+            f"{_num(r['valid_se'], 3)} | {_pm(r['test_mean'], r['test_std'])} | "
+            f"{_num(r['queries_mean'], 1)} | {found} | "
+            f"{'not reached' if median is None else f'{median:.0f}'} | {vs} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _num(x: float | None, digits: int) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _pm(mean: float | None, std: float | None) -> str:
+    return "n/a" if mean is None else f"{mean:.3f} ± {std:.3f}"
