@@ -8,14 +8,18 @@ after ``init`` random cells:
 1. **The surrogate** is arch2vec-BO's: a one-hidden-layer network on the pre-trained arch2vec
    embeddings, retrained on the observed rewards, its hidden layer the basis of a Bayesian linear
    regression; the acquisition is expected improvement over the incumbent.
-2. **Global and local turns.** Every ``local_every``-th iteration is *local*: the candidates are
-   the unvisited cells within ``radius`` edits (the discrete encoding of
+2. **Global and local turns.** Every ``local_every``-th (2nd) iteration is *local*: the
+   candidates are the unvisited cells within ``radius`` (1) edits (the discrete encoding of
    :class:`~arch2vec.search.evolution.CellEncoding`: an op, or an adjacency bit) of the
-   ``local_top`` best cells observed; the other iterations score the whole pool as arch2vec-BO
-   does. Where the neighbourhood holds no unvisited candidate (a sampled pool such as DARTS), the
-   turn is global. The local turns refine the region the embedding's surrogate already found:
-   the best cells of NB-201 lie within two edits of each other, while the surrogate's
-   uncertainty keeps a global turn exploring.
+   ``local_top`` (1) best cells observed; the other iterations score the whole pool as
+   arch2vec-BO does. Where the neighbourhood holds no unvisited candidate (a sampled pool such
+   as DARTS, where a cell a few edits away is rarely in the pool), the local candidates are the
+   ``latent_neighbours`` unvisited cells nearest to those best cells in the embedding instead.
+   The local turns refine the region the embedding's surrogate found (the best NB-201 cells lie
+   within two edits of each other), while the global turns keep exploring. Measured on NB-201
+   CIFAR-100 (100 runs): the one best cell at one edit reached the optimum in every run, the
+   three best at two edits in 95 (73.493 ± 0.000 against 73.461 ± 0.185); on ImageNet16-120
+   46.706 ± 0.102 against 46.714 ± 0.085.
 3. **Screening at a lower fidelity.** Where the evaluator offers lower fidelities
    (``fidelities``, cheapest first, as BOHB takes them: NB-201 CIFAR-100 and ImageNet16-120
    offer the 12-epoch accuracy), the ``screen`` x ``top_k`` candidates of largest EI are first
@@ -91,8 +95,8 @@ class ArchLocalBO(ArchBO):
     - ``init`` (8): random distinct candidates proposed before the surrogate is used;
     - ``local_every`` (2): every ``local_every``-th EI iteration is local (0: never, which with
       ``screen=1`` is arch2vec-BO);
-    - ``local_top`` (3): the best observed cells whose neighbourhood a local turn scores;
-    - ``radius`` (2): edits from those cells;
+    - ``local_top`` (1): the best observed cells whose neighbourhood a local turn scores;
+    - ``radius`` (1): edits from those cells;
     - ``screen`` (4): candidates screened at the cheapest lower fidelity per proposed cell (1:
       no screening);
     - ``latent_neighbours`` (64): where no unvisited candidate lies within ``radius`` edits, a
@@ -118,8 +122,8 @@ class ArchLocalBO(ArchBO):
         *,
         init: int = 8,
         local_every: int = 2,
-        local_top: int = 3,
-        radius: int = 2,
+        local_top: int = 1,
+        radius: int = 1,
         screen: int = 4,
         latent_neighbours: int = 64,
         fidelities: tuple[str, ...] | list[str] = (),
