@@ -166,6 +166,18 @@ def test_paired_comparison_by_hand(tmp_path):
     assert a["p_vs_reference"] == pytest.approx(0.25)
     assert a["found"] == 0.5 and a["median_queries_to_optimum"] is None  # inf in the median
     assert b["found"] == 0.25 and b["p_vs_reference"] is None
+    # a strategy run on fewer seeds pairs on those but is not the reference, however good
+    search.run("random", bench, runs=2, budget_queries=3, out_dir=tmp_path / "c")
+    rows = search.record.read_runs(tmp_path / "c")
+    for row in rows.values():
+        row["best_valid"] = [top, top, top - 0.5]  # held the optimum, then chose another cell
+    (tmp_path / "c" / "runs.jsonl").write_text("\n".join(map(json.dumps, rows.values())) + "\n")
+    three = paired.compare({"a": tmp_path / "a", "b": tmp_path / "b", "c": tmp_path / "c"}, "a")
+    c = three["rows"][2]
+    assert three["reference"] == "b" and c["paired_runs"] == 2 and c["found"] == 0.0
+    assert c["diff_vs_reference"] == pytest.approx(
+        (top - 0.5 - 90.5 + top - 0.5 - 91) / 2, abs=1e-4
+    )
     text = paired.markdown(table, {"a": "A", "b": "B"})
     assert "| A | 4 | 91.053 ± 0.657 | 0.379 | " in text and "| reference |" in text
-    assert "| 50 % | not reached | +0.527 (0.25) |" in text
+    assert "| 50.0 % | not reached | +0.527 (0.25) |" in text

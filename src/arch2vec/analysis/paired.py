@@ -8,7 +8,8 @@ median number of queries they took to find it (runs that never found it count as
 many: the median is "not reached" when fewer than half found it), and a two-sided paired
 Wilcoxon signed-rank test (SciPy; zero differences dropped, exact or normal approximation as
 SciPy chooses) of its validation accuracy against the reference strategy's over the runs both
-have: the best strategy by mean validation accuracy among all but ``focus``.
+have: the best strategy by mean validation accuracy among all but ``focus`` that ran the most
+runs (a strategy run on fewer seeds is compared with it on those, but is not the reference).
 """
 
 from __future__ import annotations
@@ -34,16 +35,20 @@ def _final(rows: list[dict[str, Any]], key: str) -> np.ndarray:
 
 
 def _queries_to(rows: list[dict[str, Any]], optimum: float | None) -> np.ndarray:
-    """Per run, the query (1-based) at which the best validation accuracy reached ``optimum``
-    (inf: never)."""
+    """Per run, the query (1-based) from which the validation accuracy of the cell the run
+    would choose (its best search reward so far) stays at ``optimum`` to the end (inf: it does
+    not end there; where the search reward is not the validation accuracy, a run can hold the
+    optimum for a while and leave it for a cell of better reward)."""
     out = np.full(len(rows), math.inf)
     if optimum is None:
         return out
     for k, r in enumerate(rows):
-        for q, v in enumerate(r["best_valid"]):
-            if v is not None and v >= optimum - TOLERANCE:
-                out[k] = q + 1
-                break
+        at = [v is not None and v >= optimum - TOLERANCE for v in r["best_valid"]]
+        if at and at[-1]:
+            q = len(at)
+            while q > 0 and at[q - 1]:
+                q -= 1
+            out[k] = q + 1
     return out
 
 
@@ -65,11 +70,12 @@ def compare(
     """The paired table of ``experiments`` (name -> experiment directory, same seeds).
 
     ``focus``: the strategy under test, left out when choosing the reference (the best other
-    one); ``optimum``: the best validation accuracy of the evaluator (default: the one its
-    ``config.json`` records). Returns ``{"reference", "optimum", "rows"}``, a row per
-    experiment with ``name``, ``runs``, ``valid_mean``, ``valid_std``, ``valid_se``,
-    ``test_mean``, ``test_std``, ``queries_mean``, ``found`` (share of runs that reached the
-    optimum), ``median_queries_to_optimum``, ``diff_vs_reference`` (mean paired difference) and
+    one of those with the most runs); ``optimum``: the best validation accuracy of the
+    evaluator (default: the one its ``config.json`` records). Returns ``{"reference", "focus",
+    "optimum", "rows"}``; a row per experiment holds ``name``, ``runs``, ``valid_mean``,
+    ``valid_std``, ``valid_se``, ``test_mean``, ``test_std``, ``queries_mean``, ``found``
+    (the share of runs that end on the optimum), ``median_queries_to_optimum``,
+    ``paired_runs``, ``diff_vs_reference`` (the mean paired difference) and
     ``p_vs_reference``."""
     if not experiments:
         raise ValueError("compare: no experiments given")
@@ -85,7 +91,8 @@ def compare(
     }
     means = {n: float(np.nanmean(list(v.values()))) if v else -math.inf for n, v in valid.items()}
     others = [n for n in runs if n != focus] or list(runs)
-    reference = max(others, key=lambda n: means[n])
+    most = max(len(runs[n]) for n in others)
+    reference = max((n for n in others if len(runs[n]) == most), key=lambda n: means[n])
     rows = []
     for name, rs in runs.items():
         ordered = [rs[r] for r in sorted(rs)]
@@ -140,7 +147,7 @@ def markdown(table: dict[str, Any], names: Mapping[str, str] | None = None) -> s
         else:
             p = r["p_vs_reference"]
             vs = f"{r['diff_vs_reference']:+.3f} ({'n/a' if p is None else f'{p:.2g}'})"
-        found = "n/a" if r["found"] is None else f"{100 * r['found']:.0f} %"
+        found = "n/a" if r["found"] is None else f"{100 * r['found']:.1f} %"
         median = r["median_queries_to_optimum"]
         lines.append(
             f"| {label} | {r['runs']} | {_pm(r['valid_mean'], r['valid_std'])} | "
