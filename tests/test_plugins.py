@@ -141,6 +141,9 @@ def test_plugin_space_benchmark_and_strategy_from_the_plain_command(plugin_path,
     argv += [str(run), "--runs", "2", "--budget-queries", "20", "--out", str(tmp_path / "bo")]
     argv += ["--hyper", "init=4", "--json"]
     assert json.loads(arch2vec(plugin_path, *argv))["queries_mean"] == 20
+    argv[argv.index("arch2vec-bo")] = "arch2vec-lbo"  # ours: its local turns on a plugin space
+    argv[argv.index(str(tmp_path / "bo"))] = str(tmp_path / "lbo")
+    assert json.loads(arch2vec(plugin_path, *argv))["queries_mean"] == 20
 
 
 class Mine(NB201Space):

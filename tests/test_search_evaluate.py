@@ -109,7 +109,7 @@ def strip(summary):
     return {k: v for k, v in summary.items() if k != "wall_seconds"}
 
 
-@pytest.mark.parametrize("strategy", ["random", "arch2vec-bo", "arch2vec-rl"])
+@pytest.mark.parametrize("strategy", ["random", "arch2vec-bo", "arch2vec-rl", "arch2vec-lbo"])
 def test_search_records_every_query_and_failure(darts, tmp_path, strategy):
     space, candidates, _ = darts
     pool = space.all()
@@ -178,7 +178,7 @@ def kill(out, run, keep):
     (out / "best_cell.png").unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("strategy", ["random", "arch2vec-bo", "arch2vec-rl"])
+@pytest.mark.parametrize("strategy", ["random", "arch2vec-bo", "arch2vec-rl", "arch2vec-lbo"])
 def test_resume_after_a_kill_equals_an_uninterrupted_search(darts, tmp_path, strategy):
     full = strip(search(darts, tmp_path / "full", strategy))
     out = tmp_path / "killed"
