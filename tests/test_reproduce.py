@@ -164,6 +164,8 @@ def test_paired_comparison_by_hand(tmp_path):
     assert a["diff_vs_reference"] == pytest.approx((0.5 + (top - 91) + 0 + 1) / 4, abs=1e-4)
     # Wilcoxon on the non-zero differences 0.5, 0.61, 1.0 (all positive): exact p = 2 / 2**3
     assert a["p_vs_reference"] == pytest.approx(0.25)
+    rewards = [r["best_reward"][-1] for r in search.record.read_runs(tmp_path / "a").values()]
+    assert a["search_mean"] == pytest.approx(np.mean(rewards), abs=1e-4)  # left as searched
     assert a["found"] == 0.5 and a["median_queries_to_optimum"] is None  # inf in the median
     assert b["found"] == 0.25 and b["p_vs_reference"] is None
     # a strategy run on fewer seeds pairs on those but is not the reference, however good

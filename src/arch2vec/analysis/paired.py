@@ -1,15 +1,17 @@
 """Paired comparison of strategies run on the same seeds: the project's one results table.
 
-Every strategy of a comparison ran ``runs`` runs with the same experiment seed, so run ``r`` of
-each strategy drew the same seed: runs pair by their index. Per strategy the table gives the
-chosen cell's validation accuracy (the search objective) as mean ± std and its standard error,
-its test accuracy, the queries, the share of runs that found the best-validation cell and the
-median number of queries they took to find it (runs that never found it count as infinitely
-many: the median is "not reached" when fewer than half found it), and a two-sided paired
-Wilcoxon signed-rank test (SciPy; zero differences dropped, exact or normal approximation as
-SciPy chooses) of its validation accuracy against the reference strategy's over the runs both
-have: the best strategy by mean validation accuracy among all but ``focus`` that ran the most
-runs (a strategy run on fewer seeds is compared with it on those, but is not the reference).
+Every strategy of a comparison ran its runs with the same experiment seed, so run ``r`` of each
+strategy drew the same seed: runs pair by their index. Per strategy the table gives the chosen
+cell's validation accuracy (the search objective) as mean ± std and its standard error, its test
+accuracy and search reward (which differs from the validation accuracy where the search reads a
+cheaper fidelity: NB-201 CIFAR-10's 12-epoch accuracy), the queries, the share of runs that end
+on the best-validation cell and the median number of queries from which they stayed on it (runs
+that do not end there count as infinitely many: the median is "not reached" when fewer than half
+do), and a two-sided paired Wilcoxon signed-rank test (SciPy; zero differences dropped, exact or
+normal approximation as SciPy chooses) of its validation accuracy against the reference
+strategy's over the runs both have: the best strategy by mean validation accuracy among all but
+``focus`` that ran the most runs (a strategy run on fewer seeds is compared with it on those,
+but is not the reference).
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def compare(
     one of those with the most runs); ``optimum``: the best validation accuracy of the
     evaluator (default: the one its ``config.json`` records). Returns ``{"reference", "focus",
     "optimum", "rows"}``; a row per experiment holds ``name``, ``runs``, ``valid_mean``,
-    ``valid_std``, ``valid_se``, ``test_mean``, ``test_std``, ``queries_mean``, ``found``
+    ``valid_std``, ``valid_se``, ``test_mean``, ``test_std``, ``search_mean``, ``search_std``
+    (the search reward of the chosen cell), ``queries_mean``, ``found``
     (the share of runs that end on the optimum), ``median_queries_to_optimum``,
     ``paired_runs``, ``diff_vs_reference`` (the mean paired difference) and
     ``p_vs_reference``."""
@@ -98,6 +101,7 @@ def compare(
         ordered = [rs[r] for r in sorted(rs)]
         v = _final(ordered, "best_valid")
         t = _final(ordered, "best_test")
+        reward = _final(ordered, "best_reward")
         reach = _queries_to(ordered, optimum)
         common = sorted(set(rs) & set(runs[reference]))
         a = np.array([valid[name][r] for r in common])
@@ -112,6 +116,8 @@ def compare(
                 "valid_mean": _round(np.nanmean(v)) if n else None,
                 "valid_std": _round(np.nanstd(v)) if n else None,
                 "valid_se": _round(np.nanstd(v, ddof=1) / math.sqrt(n)) if n > 1 else None,
+                "search_mean": _round(np.nanmean(reward)) if np.isfinite(reward).any() else None,
+                "search_std": _round(np.nanstd(reward)) if np.isfinite(reward).any() else None,
                 "test_mean": _round(np.nanmean(t)) if np.isfinite(t).any() else None,
                 "test_std": _round(np.nanstd(t)) if np.isfinite(t).any() else None,
                 "queries_mean": _round(np.mean([len(r["index"]) for r in ordered]), 1),
@@ -134,9 +140,10 @@ def markdown(table: dict[str, Any], names: Mapping[str, str] | None = None) -> s
     names = names or {}
     ref = table["reference"]
     lines = [
-        "| method | runs | valid % mean ± std | s.e. | test % | queries | found optimum | "
+        "| method | runs | valid % mean ± std | s.e. | test % | search reward % | queries | "
+        "found optimum | "
         f"median queries to it | vs {names.get(ref, ref)} (Wilcoxon p) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in table["rows"]:
         label = names.get(r["name"], r["name"])
@@ -152,6 +159,7 @@ def markdown(table: dict[str, Any], names: Mapping[str, str] | None = None) -> s
         lines.append(
             f"| {label} | {r['runs']} | {_pm(r['valid_mean'], r['valid_std'])} | "
             f"{_num(r['valid_se'], 3)} | {_pm(r['test_mean'], r['test_std'])} | "
+            f"{_pm(r['search_mean'], r['search_std'])} | "
             f"{_num(r['queries_mean'], 1)} | {found} | "
             f"{'not reached' if median is None else f'{median:.0f}'} | {vs} |"
         )
