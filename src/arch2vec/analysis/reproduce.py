@@ -178,14 +178,18 @@ def table3(
     sections, paired = [], {}
     for dataset in datasets:
         title = f"NAS-Bench-201 {dataset}, the paper's protocol ({TABLE3_BUDGETS[dataset]:.0f} s)"
-        text, paired[dataset] = paired_section(out_dir, f"{dataset}-", title)
+        text, paired[dataset] = paired_section(
+            out_dir, f"{dataset}-", title, f"NAS-Bench-201 {dataset}"
+        )
         sections.append(text)
     io.atomic_write_json(out_dir / "table3.json", {"rows": rows, "paired": paired})
     io.atomic_write_text(out_dir / "table3.md", table3_markdown(rows) + "\n" + "\n".join(sections))
     return rows
 
 
-def paired_section(out_dir: Path, prefix: str, title: str) -> tuple[str, dict[str, Any]]:
+def paired_section(
+    out_dir: Path, prefix: str, title: str, plot_title: str = ""
+) -> tuple[str, dict[str, Any]]:
     """The paired comparison (:func:`arch2vec.analysis.paired.compare`) of every experiment
     directory ``out_dir/<prefix><strategy>`` -- this call's and earlier calls' (a strategy run
     with fewer runs pairs on the runs it has) -- and its regret plot; Markdown and the table."""
@@ -208,7 +212,7 @@ def paired_section(out_dir: Path, prefix: str, title: str) -> tuple[str, dict[st
         {f"{STRATEGY_NAMES[name]}": path for name, path in experiments.items()},
         table["optimum"],
         Path(out_dir) / f"{prefix}regret.png",
-        title=f"{title}: mean regret, 95% band",
+        title=f"{plot_title or title}: mean regret, 95% band",
     )
     text = (
         f"### {title}\n\nValidation optimum {table['optimum']:.3f}; paired on run seeds; "
