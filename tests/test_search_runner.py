@@ -69,6 +69,10 @@ def test_resume_skips_finished_runs_and_drops_a_cut_line(tmp_path, nb201):
         run_experiment(nb201, out, runs=4)
     with pytest.raises(ValueError, match="other settings"):
         run_experiment(nb201, out, runs=4, budget_queries=30, resume=True)
+    before = (out / "runs.jsonl").read_text()
+    with pytest.raises(ValueError, match=r"runs=3 would drop 1 of them: give runs >= 4"):
+        run_experiment(nb201, out, runs=3, resume=True)  # finished work is never dropped
+    assert (out / "runs.jsonl").read_text() == before
 
 
 def test_sigkill_then_resume(tmp_path):

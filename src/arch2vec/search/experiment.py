@@ -328,7 +328,14 @@ def run(
         if out is not None:
             _check_out_dir(out, config, resume)
             io.remove_stale_temps(out)  # of a killed owner: this process owns the directory
-            done = {k: v for k, v in record.read_runs(out).items() if k < runs}
+            done = record.read_runs(out)
+            beyond = sorted(k for k in done if k >= runs)
+            if beyond:  # finished work is never dropped
+                raise ValueError(
+                    f"{out}: holds {len(done)} finished runs, up to run {beyond[-1]}; "
+                    f"runs={runs} would drop {len(beyond)} of them: give runs >= "
+                    f"{beyond[-1] + 1} or another directory"
+                )
         todo = [r for r in range(runs) if r not in done]
         if done:
             _log.info("%s: resuming, %d of %d runs already done", out, len(done), runs)
@@ -370,7 +377,7 @@ def run(
                 io.atomic_write_json(
                     out / record.CONFIG, {"config": config, "arch2vec": __version__}
                 )
-                # rewrite without a cut last line (or a run of a larger earlier experiment)
+                # rewrite without a cut last line
                 io.atomic_write_text(
                     out / record.RUNS, "".join(json.dumps(done[k]) + "\n" for k in sorted(done))
                 )
