@@ -131,8 +131,9 @@ def add(commands: Any) -> None:
         parents=[parent("seed", "workers")],
         help="the whole pipeline on the embedded NB-201 data (a minute)",
         description="Pre-train arch2vec on NAS-Bench-201 and print its Table 1 row, then run "
-        "arch2vec-BO, arch2vec-RL and random search on CIFAR-10 and print a table and a regret "
-        "plot (OUT/regret.png). Finished steps are reused when run again.",
+        "arch2vec-LBO, arch2vec-BO, arch2vec-RL and random search on CIFAR-10 (the same seeds) "
+        "and print a paired table and a regret plot (OUT/regret.png). Finished steps are reused "
+        "when run again.",
     )
     d.add_argument("--out", default="runs/demo", metavar="DIR", help="(default: runs/demo)")
     d.add_argument("--runs", type=positive, default=20, help="runs per strategy (default: 20)")
