@@ -23,17 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.analysis.report import load_experiment
+from arch2vec.analysis.report import final_values, load_experiment
 
 TOLERANCE = 1e-6
 """Accuracies (percent) this close to the optimum count as reaching it (tables store 4-6
 decimals)."""
-
-
-def _final(rows: list[dict[str, Any]], key: str) -> np.ndarray:
-    return np.array(
-        [math.nan if not r[key] or r[key][-1] is None else float(r[key][-1]) for r in rows]
-    )
 
 
 def _queries_to(rows: list[dict[str, Any]], optimum: float | None) -> np.ndarray:
@@ -89,7 +83,7 @@ def compare(
         if optimum is None:
             optimum = (exp.config["evaluator"].get("optimum") or {}).get("valid")
     valid = {
-        n: dict(zip(rs, _final(list(rs.values()), "best_valid"), strict=True))
+        n: dict(zip(rs, final_values(list(rs.values()), "best_valid"), strict=True))
         for n, rs in runs.items()
     }
     means = {n: float(np.nanmean(list(v.values()))) if v else -math.inf for n, v in valid.items()}
@@ -99,9 +93,9 @@ def compare(
     rows = []
     for name, rs in runs.items():
         ordered = [rs[r] for r in sorted(rs)]
-        v = _final(ordered, "best_valid")
-        t = _final(ordered, "best_test")
-        reward = _final(ordered, "best_reward")
+        v = final_values(ordered, "best_valid")
+        t = final_values(ordered, "best_test")
+        reward = final_values(ordered, "best_reward")
         reach = _queries_to(ordered, optimum)
         common = sorted(set(rs) & set(runs[reference]))
         a = np.array([valid[name][r] for r in common])

@@ -116,7 +116,8 @@ def _stat(a: np.ndarray, fn) -> float | None:
     return None if np.isnan(a).all() else float(fn(a[~np.isnan(a)]))
 
 
-def _final(rows: list[dict], key: str) -> np.ndarray:
+def final_values(rows: list[dict], key: str) -> np.ndarray:
+    """The last value of ``key`` in each run row (NaN where missing)."""
     return np.array(
         [r[key][-1] if r[key] and r[key][-1] is not None else np.nan for r in rows], dtype=float
     )
@@ -128,8 +129,8 @@ def _slug(*parts: str | None) -> str:
 
 
 def _summary_row(exp: Experiment, final_regret: np.ndarray) -> dict[str, Any]:
-    valid, test = _final(exp.rows, "best_valid"), _final(exp.rows, "best_test")
-    search = _final(exp.rows, "best_reward")
+    valid, test = final_values(exp.rows, "best_valid"), final_values(exp.rows, "best_test")
+    search = final_values(exp.rows, "best_reward")
     n = int(np.sum(~np.isnan(final_regret)))
     return {
         "experiment": str(exp.path),

@@ -139,6 +139,8 @@ class ArchLocalBO(ArchBO):
         self.latent_neighbours = int(latent_neighbours)
         self.fidelities = tuple(str(f) for f in fidelities)
         self.encoding = CellEncoding.of(self.problem) if self.local_every else None
+        self._is_candidate = np.zeros(len(self.visited), dtype=bool)  # by pool index
+        self._is_candidate[self.candidates] = True
         self.low: dict[int, float] = {}  # pool index -> its reward at the cheapest fidelity
         self.low_fidelity_evaluations = 0
         self._pending: np.ndarray | None = None  # screened candidates, best EI first
@@ -154,8 +156,7 @@ class ArchLocalBO(ArchBO):
         order = np.lexsort((np.arange(len(y)), -y))[: self.local_top]  # best first, then oldest
         top = np.asarray(self.observed, dtype=np.int64)[order]
         near = neighbourhood(self.encoding, self.encoding.codes_of(top, self.rng), self.radius)
-        near = near[np.isin(near, self.candidates)] if len(near) else near
-        near = near[~self.visited[near]]
+        near = near[self._is_candidate[near] & ~self.visited[near]]
         if len(near) or not self.latent_neighbours:
             return near
         return self._latent_neighbours(top)
