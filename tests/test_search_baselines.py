@@ -229,6 +229,31 @@ def test_bohb_without_fidelities_is_tpe(problem, toy):
     assert strategy.low_fidelity_evaluations == 0 and trace.evaluations == 15
 
 
+def test_bohb_projects_samples_outside_a_sparse_pool(problem, toy):
+    """On a pool of 1 % of NB-201 nearly every TPE sample misses: it is mapped onto the nearest
+    unvisited candidate (Hamming distance over the edge-op digits), never onto a visited one."""
+    BOHB = _bohb()
+    pool = np.sort(np.random.default_rng(3).choice(N201, size=156, replace=False))
+    strategy = BOHB(problem.space, candidates=pool, seed=0)
+    codes = strategy.encoding.codes_of(pool, np.random.default_rng(0))
+    target = codes[0].copy()
+    target[0] = (target[0] + 1) % 5  # one edit from pool[0]
+    distance = (codes != target).sum(axis=1)
+    assert distance[0] == 1 and distance.min() <= 1
+    nearest = set(pool[distance == distance.min()].tolist())
+    assert strategy._nearest(target) in nearest
+    strategy.seen.update(nearest)  # visited: the next nearest unvisited candidates
+    rest = distance.astype(float)
+    rest[np.isin(pool, list(nearest))] = np.inf
+    assert strategy._nearest(target) in set(pool[rest == rest.min()].tolist())
+    strategy = _checked(BOHB(problem.space, candidates=pool, seed=0))
+    trace = run(strategy, toy, 0, budget_queries=40)
+    assert len(set(trace.index)) == 40 and set(trace.index) <= set(pool.tolist())
+    assert strategy.projected > 20  # most samples missed the pool and were projected
+    strategy.seen.update(pool.tolist())
+    assert strategy._nearest(target) == -1  # every candidate visited
+
+
 def test_bohb_needs_optuna(problem, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     from arch2vec.search.bohb import BOHB
