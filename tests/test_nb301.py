@@ -252,3 +252,38 @@ def test_surrogate_pickles_for_worker_processes(surrogate_dir):
     again = pickle.loads(pickle.dumps(evaluator))
     cells = spaces.get("darts").all()[:5]
     np.testing.assert_array_equal(again.evaluate(cells).reward, evaluator.evaluate(cells).reward)
+
+
+def test_reproduce_table4_pairs_every_strategy(surrogate_dir, tmp_path, monkeypatch):
+    """`reproduce table4` on a 1,500-cell DARTS pool: each strategy's runs of 100 queries on the
+    same seeds, the table beside the paper's test errors, the paired comparison and its plot."""
+    from arch2vec.analysis import reproduce
+
+    monkeypatch.setitem(spaces.SPACES, "darts", SmallDarts)
+    monkeypatch.setenv("ARCH2VEC_DATA", str(tmp_path / "data"))
+    embeddings = np.random.default_rng(0).normal(size=(1500, 8)).astype(np.float32)
+    rows = reproduce.table4(
+        tmp_path / "t4",
+        surrogate_dir,
+        embeddings=embeddings,
+        strategies=["random", "arch2vec-lbo"],
+        runs=3,
+        workers=1,
+        progress=False,
+        log=lambda _: None,
+    )
+    assert [r["strategy"] for r in rows] == ["random", "arch2vec-lbo"]
+    assert all(r["runs"] == 3 and r["queries_mean"] == 100 for r in rows)
+    text = (tmp_path / "t4" / "table4.md").read_text()
+    assert "| RS (3 runs) | 100 |" in text and "3.29 ± 0.15" in text  # the paper's RS error
+    assert "### DARTS on the NB-301 surrogate, 100 queries" in text
+    assert (tmp_path / "t4" / "regret.png").is_file()
+    bench = benchmarks.load("nb301", file=surrogate_dir)
+    seeds = []
+    for r in rows:
+        lines = (tmp_path / "t4" / r["strategy"] / "runs.jsonl").read_text().splitlines()
+        runs = [json.loads(line) for line in lines]
+        seeds.append(sorted(run["seed"] for run in runs))
+        for run in runs:  # the best reward found is the table's value of the best cell
+            assert run["best_valid"][-1] == pytest.approx(bench.valid[run["best_index"][-1]])
+    assert seeds[0] == seeds[1] and len(set(seeds[0])) == 3  # paired on the same seeds

@@ -1,4 +1,4 @@
-"""``arch2vec reproduce table1|table2|table3`` and ``arch2vec demo``."""
+"""``arch2vec reproduce table1|table2|table3|table4`` and ``arch2vec demo``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,20 @@ from typing import Any
 
 from arch2vec.cli.common import log, parent, positive
 
-DEFAULT_OUT = {"table1": "runs/table1", "table2": "runs/table2", "table3": "runs/table3"}
+DEFAULT_OUT = {
+    "table1": "runs/table1",
+    "table2": "runs/table2",
+    "table3": "runs/table3",
+    "table4": "runs/table4",
+}
+NEEDS_FILE = {
+    "table2": "table2 needs NAS-Bench-101 data (--file: the 30,001-cell subsets folder or "
+    "nasbench_only108.tfrecord)",
+    "table3": "table3 follows the paper's protocol on a merged NB-201 table "
+    "(--file nb201_merged.csv)",
+    "table4": "table4 scores DARTS cells with the NB-301 surrogate (--file: the folder of "
+    "YAHPO Gym's nb301 data)",
+}
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -28,26 +41,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         )
     else:
         if not args.file:
-            raise ValueError(
-                "table2 needs NAS-Bench-101 data (--file: the 30,001-cell subsets folder or "
-                "nasbench_only108.tfrecord)"
-                if args.table == "table2"
-                else "table3 follows the paper's protocol on a merged NB-201 table "
-                "(--file nb201_merged.csv)"
-            )
-        table = reproduce.table2 if args.table == "table2" else reproduce.table3
-        defaults = (
-            reproduce.TABLE2_STRATEGIES if args.table == "table2" else reproduce.TABLE3_STRATEGIES
-        )
-        options: dict[str, Any] = {"data_dir": args.data_dir} if args.table == "table2" else {}
+            raise ValueError(NEEDS_FILE[args.table])
+        table = {"table2": reproduce.table2, "table3": reproduce.table3, "table4": reproduce.table4}
+        defaults = {
+            "table2": reproduce.TABLE2_STRATEGIES,
+            "table3": reproduce.TABLE3_STRATEGIES,
+            "table4": reproduce.TABLE4_STRATEGIES,
+        }[args.table]
+        options: dict[str, Any] = {} if args.table == "table3" else {"data_dir": args.data_dir}
         if args.table == "table3" and args.datasets:
             options["datasets"] = args.datasets
-        table(
+        table[args.table](
             out,
             args.file,
             embeddings=args.embeddings,
             strategies=args.strategies or list(defaults),
-            runs=args.runs,
+            runs=args.runs or (100 if args.table == "table4" else 500),
             workers=args.workers,
             seed=args.seed,
             log=log,
@@ -84,7 +93,9 @@ def add(commands: Any) -> None:
         "OUT/table1.md with the paper's numbers beside ours. table3: the NB-201 search "
         "comparison with the paper's protocol and budgets (needs --file, the merged NB-201 "
         "table), OUT/table3.md. table2: NAS-Bench-101 search with the paper's 1e6 s budget on "
-        "--file (the 30,001-cell subsets folder, or the official TFRecord). Killed runs resume.",
+        "--file (the 30,001-cell subsets folder, or the official TFRecord). table4: the DARTS "
+        "search, 100 queries a run, scored by the NB-301 surrogate (--file: its folder) over the "
+        "sampled DARTS pool, OUT/table4.md. Killed runs resume.",
     )
     rp.add_argument("table", choices=list(DEFAULT_OUT))
     rp.add_argument(
@@ -95,27 +106,26 @@ def add(commands: Any) -> None:
     rp.add_argument(
         "--samples", type=positive, default=10_000, help="prior samples (default: 10000)"
     )
-    rp.add_argument(
-        "--out", metavar="DIR", help="(default: runs/table1, runs/table2 or runs/table3)"
-    )
+    rp.add_argument("--out", metavar="DIR", help="(default: runs/TABLE, e.g. runs/table4)")
     rp.add_argument(
         "--file",
         metavar="F",
         help="table3: the merged NB-201 table (CSV); "
-        "table2: the NB-101 subsets folder or the official TFRecord",
+        "table2: the NB-101 subsets folder or the official TFRecord; "
+        "table4: the NB-301 surrogate folder (YAHPO Gym nb301 data)",
     )
     rp.add_argument(
         "--embeddings",
         metavar="RUN_DIR",
-        help="table2/table3: pre-training run of the space (default: train one into OUT)",
+        help="table2/3/4: pre-training run of the space (default: train one into OUT)",
     )
     rp.add_argument(
         "--strategies",
         nargs="+",
         metavar="S",
-        help="table2/table3 strategies (default: the paper's, supervised-bo and arch2vec-lbo, "
-        "and bohb on table2 too). Strategies run into OUT earlier, with other --strategies or "
-        "--runs, join the paired comparison (pairs are matched by run seed)",
+        help="table2/3/4 strategies (default: random evolution reinforce bohb arch2vec-rl "
+        "arch2vec-bo supervised-bo arch2vec-lbo). Strategies run into OUT earlier, with other "
+        "--strategies or --runs, join the paired comparison (pairs are matched by run seed)",
     )
     rp.add_argument(
         "--datasets",
@@ -123,7 +133,9 @@ def add(commands: Any) -> None:
         metavar="D",
         help="table3 datasets (default: cifar10 cifar100 imagenet16-120)",
     )
-    rp.add_argument("--runs", type=positive, default=500, help="table2/table3 runs (default: 500)")
+    rp.add_argument(
+        "--runs", type=positive, help="table2/3/4 runs per strategy (default: 500; table4: 100)"
+    )
     rp.set_defaults(func=cmd_reproduce)
 
     d = commands.add_parser(
