@@ -388,3 +388,125 @@ def test_finetuned_starts_from_the_pretrained_encoder(tmp_path):
             regressors=("dngo",),
             include=("finetuned",),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Functional forms, end-to-end predictors, the ensemble (issue 20, part 3)
+
+
+def test_nb201_functional_forms_by_hand():
+    """Nodes 1..6 are the edges 0>1, 0>2, 1>2, 0>3, 1>3, 2>3 of the NB-201 cell."""
+    space = spaces.get("nb201")
+    op = {name: k for k, name in enumerate(space.ops)}
+
+    def cell(**edges):
+        names = ["none"] * 6
+        for key, value in edges.items():
+            names[int(key[1:])] = value
+        return space.from_native([nb201_arch(names)])
+
+    only_direct = cell(e3="conv3x3")  # 0>3 only
+    with_dead_branch = cell(e3="conv3x3", e0="conv1x1")  # 0>1 leads nowhere
+    canon, hashes = space.functional(Cells.concat([only_direct, with_dead_branch]))
+    np.testing.assert_array_equal(canon.ops[0], canon.ops[1])
+    assert canon.ops[1, 1] == op["none"] and hashes[0] == hashes[1]
+    cut_off = cell(e0="conv3x3", e2="conv3x3")  # 0>1>2, nothing reaches node 3
+    nothing = cell()
+    via_one = cell(e0="conv3x3", e4="conv1x1")  # 0>1>3
+    via_two = cell(e1="conv3x3", e5="conv1x1")  # 0>2>3: the same chain of ops
+    swapped = cell(e0="conv1x1", e4="conv3x3")  # the chain in the other order
+    canon, hashes = space.functional(Cells.concat([cut_off, nothing, via_one, via_two, swapped]))
+    assert (canon.ops[0, 1:-1] == op["none"]).all() and hashes[0] == hashes[1]
+    assert hashes[2] == hashes[3] != hashes[4]
+    np.testing.assert_array_equal(canon.ops[2], via_one.ops[0])  # all live: unchanged
+    _, every = space.functional(space.all())
+    assert len(np.unique(every)) == 8765
+
+
+def nb201_arch(names):
+    a = names
+    return f"|{a[0]}~0|+|{a[1]}~0|{a[2]}~1|+|{a[3]}~0|{a[4]}~1|{a[5]}~2|".replace(
+        "conv3x3", "nor_conv_3x3"
+    ).replace("conv1x1", "nor_conv_1x1")
+
+
+def test_other_spaces_are_their_own_functional_form(nb101_space):
+    cells = nb101_space.all()[:50]
+    canon, hashes = nb101_space.functional(cells)
+    np.testing.assert_array_equal(canon.ops, cells.ops)
+    np.testing.assert_array_equal(hashes, nb101_space.hash(cells))
+
+
+def test_predictors_and_groups():
+    """An end-to-end predictor is scored as ``(name, OWN)``; with groups every prediction is
+    the mean over the scored cells of its group."""
+    reps, y = _toy(n=40)
+    calls = []
+
+    def oracle(train, targets, seed):
+        calls.append((len(train), seed))
+        np.testing.assert_array_equal(targets, y[train])
+        return y.copy()
+
+    out = pr.predictor_benchmark(
+        {}, y, [10], seeds=2, regressors=("dngo",), predictors={"oracle": oracle}
+    )
+    assert calls == [(10, 0), (10, 1)]
+    assert out["results"]["oracle"][pr.OWN]["10"]["kendall_tau"]["mean"] == pytest.approx(1.0)
+    groups = np.arange(40) // 2  # cells 2k and 2k+1 build one network
+    got = pr.predictor_benchmark(
+        {}, y, [10], seeds=1, regressors=("dngo",), predictors={"o": oracle}, groups=groups
+    )
+    order = np.random.default_rng(0).permutation(40)
+    test = np.sort(order[10:])
+    pair = {}
+    for i in test:
+        pair.setdefault(i // 2, []).append(y[i])
+    want = np.array([np.mean(pair[i // 2]) for i in test])
+    tau = pr.prediction_metrics(y[test], want)["kendall_tau"]
+    assert got["results"]["o"][pr.OWN]["10"]["kendall_tau"]["mean"] == pytest.approx(tau)
+    assert tau < 1 and got["config"]["functional_groups"] == 20
+    with pytest.raises(ValueError, match="groups"):
+        pr.predictor_benchmark({}, y, [10], seeds=1, predictors={"o": oracle}, groups=groups[:5])
+    with pytest.raises(ValueError, match="returned"):
+        pr.predictor_benchmark({}, y, [10], seeds=1, predictors={"o": lambda t, v, s: v})
+
+
+def test_gin_ensemble_predictions():
+    """The ensemble is the mean of its members, deterministic for a seed, and learns a ranking
+    of the cells it was trained on."""
+    from scipy import stats
+
+    from arch2vec.models.regressor import gin_predictions
+
+    space = spaces.get("nb201")
+    cells = space.all()
+    idx = np.arange(0, len(cells), 61)[:64]
+    y = 50 + 10.0 * (cells.ops[idx] == space.ops.index("conv3x3")).sum(axis=1)
+    kw = dict(epochs=30, indices=idx)
+    two = gin_predictions(space, cells, idx, y, 3, members=2, **kw)
+    np.testing.assert_array_equal(two, gin_predictions(space, cells, idx, y, 3, members=2, **kw))
+    one = gin_predictions(space, cells, idx, y, 3, members=1, **kw)
+    assert not np.allclose(one, two)
+    assert stats.kendalltau(y, two).statistic > 0.7
+    plain = gin_predictions(space, cells, idx, y, 3, members=1, rank_weight=0.0, **kw)
+    assert not np.allclose(one, plain)  # the ranking term trains another network
+    with pytest.raises(ValueError, match="members"):
+        gin_predictions(space, cells, idx, y, 3, members=0)
+
+
+def test_ensemble_and_functional_through_the_cli(tmp_path, capsys):
+    from arch2vec import Arch2Vec
+
+    run = tmp_path / "run"
+    Arch2Vec("nb201", epochs=1, batch_size=512, seed=0).fit(run_dir=run)
+    out = tmp_path / "pred"
+    argv = ["analyze", "predictors", "--embeddings", f"a2v={run}", "--benchmark", "nb201"]
+    argv += ["--train-sizes", "16", "--seeds", "1", "--regressors", "gbt", "--include"]
+    argv += ["ensemble", "flat", "--functional", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results) == {"a2v", "flat", "a2v+ensemble"}
+    assert set(results["a2v+ensemble"]) == {pr.OWN}
+    saved = json.loads((out / "predictors.json").read_text())
+    assert saved["config"]["functional"] is True and saved["config"]["functional_groups"] > 8000

@@ -33,6 +33,15 @@ Representations (:func:`run_predictors`):
   embeddings fine-tuned on the labelled cells, as the semi-supervised CATE / SemiNAS line does),
   named ``NAME+finetuned``.
 
+End-to-end predictors (on request; the regressor column :data:`OWN`):
+
+- ``ensemble``: for each arch2vec pre-training run, ``NAME+ensemble``: five GINs started from its
+  encoder, each fine-tuned on the training cells' accuracies with a pairwise ranking term
+  beside the squared error (:func:`~arch2vec.models.regressor.gin_predictions`), predicting
+  through their own heads; the mean of the five. With ``functional`` (below) it reads the
+  canonical cells and its predictions are averaged per network: the predictor of issue 20,
+  Kendall tau 0.79 at 156 cells on NB-201 CIFAR-10 (BENCHMARKS.md).
+
 Regressors (:data:`REGRESSORS`; each ``(features, train_idx, targets, test_idx, seed) ->
 predictions``):
 
@@ -79,6 +88,10 @@ _log = logging.getLogger(__name__)
 
 Regressor = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 """``(features, train_idx, targets, test_idx, seed) -> predictions of the rows test_idx``."""
+Predictor = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+"""``(train_idx, targets, seed) -> (n,) predictions of every cell``: an end-to-end predictor."""
+OWN = "own"
+"""The regressor column of an end-to-end predictor (its own head)."""
 
 TRAIN_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 METRICS = ("kendall_tau", "spearman_rho", "pearson_r", "rmse", "top_precision")
@@ -90,7 +103,7 @@ METRIC_LABELS = {
     "top_precision": "precision of the top {top} %",
 }
 INCLUDE = ("flat", "path", "supervised")
-OPTIONAL = ("finetuned",)  # on request: each arch2vec run's encoder, fine-tuned per draw
+OPTIONAL = ("finetuned", "ensemble")  # on request: each arch2vec run's encoder, per draw
 TOP_FRACTION = 0.05
 
 
@@ -327,8 +340,18 @@ def predictor_benchmark(
     seed: int = 0,
     top_fraction: float = TOP_FRACTION,
     progress: bool = False,
+    predictors: Mapping[str, Predictor] | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Every representation x regressor, trained on ``train_sizes`` cells, scored on the rest.
+
+    ``predictors``: end-to-end predictors by name, each ``(train_idx, targets, seed) -> (n,)``
+    predictions of every cell (e.g. :func:`~arch2vec.models.regressor.gin_predictions`), scored
+    as the representation ``name`` with the regressor :data:`OWN`. ``groups`` ``(n,)``: ids of
+    the network each cell builds (a space's function hashes,
+    :meth:`~arch2vec.spaces.base.SearchSpace.functional`); given, every prediction is replaced by
+    the mean prediction of the scored cells of its group (cells that build one network are
+    ranked together).
 
     ``rewards`` ``(n,)``: the accuracy of each cell of the pool (finite). ``representations``
     maps a name to ``(n, d)`` features of those cells (row ``i``: cell ``i``), or to a callable
@@ -357,23 +380,53 @@ def predictor_benchmark(
     seeds = int(seeds)
     if not 0 < top_fraction <= 1:
         raise ValueError(f"top_fraction: expected a fraction in (0, 1], got {top_fraction}")
-    if not representations:
+    predictors = dict(predictors or {})
+    if not representations and not predictors:
         raise ValueError("representations: none given")
     regs = _regressors(regressors)
     for name, feats in representations.items():
         if not callable(feats):
             _check_features(name, feats, n)
-    results: dict[str, Any] = {
-        rep: {reg: {str(m): {k: [] for k in (*METRICS, "seconds")} for m in sizes} for reg in regs}
-        for rep in representations
-    }
-    rep_seconds = {rep: {str(m): [] for m in sizes} for rep in representations}
+    clash = sorted(set(predictors) & set(representations))
+    if clash:
+        raise ValueError(f"predictors: {clash[0]!r} is also a representation")
+    if groups is not None:
+        groups = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+        if len(groups) != n:
+            raise ValueError(f"groups: {len(groups)} ids for {n} cells")
+    pairs = [(rep, reg) for rep in representations for reg in regs]
+    pairs += [(name, OWN) for name in predictors]
+    results: dict[str, Any] = {}
+    for rep, reg in pairs:
+        results.setdefault(rep, {})[reg] = {
+            str(m): {k: [] for k in (*METRICS, "seconds")} for m in sizes
+        }
+    rep_seconds = {rep: {str(m): [] for m in sizes} for rep in [*representations, *predictors]}
     bar = Progress(
-        total=seeds * len(sizes) * len(representations) * len(regs),
+        total=seeds * len(sizes) * len(pairs),
         desc=f"predictors: {n} cells",
         unit="fit",
         enabled=progress,
     )
+
+    def score(rep: str, reg: str, s: int, m: int, test: np.ndarray, pred: Any, sec: float) -> None:
+        pred = np.asarray(pred, dtype=np.float64)
+        if pred.shape != test.shape:
+            who = f"predictors: {rep!r}" if reg == OWN else f"regressors: {reg!r}"
+            raise ValueError(f"{who} returned {pred.shape} predictions for {len(test)} cells")
+        if groups is not None:
+            g, count = groups[test], groups.max() + 1
+            pred = (np.bincount(g, pred, count) / np.maximum(np.bincount(g, None, count), 1))[g]
+        scores = prediction_metrics(y[test], pred, top_fraction)
+        cell = results[rep][reg][str(m)]
+        for k, v in scores.items():
+            cell[k].append(v)
+        cell["seconds"].append(sec)
+        tau = scores["kendall_tau"]
+        _log.debug("seed %d size %d %s/%s: tau %.3f (%.2f s)", s, m, rep, reg, tau, sec)
+        bar.update(1)
+        bar.note(size=m, last=f"{rep}/{reg} tau {scores['kendall_tau']:.3f}")
+
     try:
         for s in range(seed, seed + seeds):
             order = np.random.default_rng(s).permutation(n)
@@ -385,29 +438,17 @@ def predictor_benchmark(
                     rep_seconds[rep][str(m)].append(time.perf_counter() - start)
                     for reg, fit in regs.items():
                         start = time.perf_counter()
-                        pred = np.asarray(fit(x, train, y[train], test, s), dtype=np.float64)
-                        seconds = time.perf_counter() - start
-                        if pred.shape != test.shape:
-                            raise ValueError(
-                                f"regressors: {reg!r} returned {pred.shape} predictions for "
-                                f"{len(test)} cells"
-                            )
-                        scores = prediction_metrics(y[test], pred, top_fraction)
-                        cell = results[rep][reg][str(m)]
-                        for k, v in scores.items():
-                            cell[k].append(v)
-                        cell["seconds"].append(seconds)
-                        _log.debug(
-                            "seed %d size %d %s/%s: tau %.3f (%.2f s)",
-                            s,
-                            m,
-                            rep,
-                            reg,
-                            scores["kendall_tau"],
-                            seconds,
+                        pred = fit(x, train, y[train], test, s)
+                        score(rep, reg, s, m, test, pred, time.perf_counter() - start)
+                for name, predict in predictors.items():
+                    start = time.perf_counter()
+                    pred = np.asarray(predict(train, y[train], s), dtype=np.float64)
+                    if pred.shape != (n,):
+                        raise ValueError(
+                            f"predictors: {name!r} returned {pred.shape} predictions for {n} cells"
                         )
-                        bar.update(1)
-                        bar.note(size=m, last=f"{rep}/{reg} tau {scores['kendall_tau']:.3f}")
+                    rep_seconds[name][str(m)].append(0.0)
+                    score(name, OWN, s, m, test, pred[test], time.perf_counter() - start)
     except BaseException:
         bar.close(failed=True)
         raise
@@ -428,6 +469,8 @@ def predictor_benchmark(
         "top_fraction": float(top_fraction),
         "representations": list(representations),
         "regressors": list(regs),
+        "predictors": list(predictors),
+        "functional_groups": None if groups is None else int(groups.max() + 1),
         "metrics": list(METRICS),
     }
     return {"config": config, "results": summary, "representation_seconds": rep_seconds}
@@ -579,6 +622,8 @@ def run_predictors(
     supervised_options: dict[str, Any] | None = None,
     threads: int | None = 1,
     progress: bool = False,
+    functional: bool = False,
+    ensemble_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The predictor benchmark on a benchmark's pool: write ``out_dir/predictors.json`` and
     ``out_dir/predictors.png`` (Kendall tau against training size) and return the JSON's content.
@@ -589,7 +634,12 @@ def run_predictors(
     ``dataset``, ``file``, ``data_dir``, ``columns`` as in :func:`arch2vec.benchmarks.load`. The
     target is the benchmark's validation accuracy (its search reward where it has none; percent)
     on the pool cells that have one. ``supervised_options`` go to
-    :func:`~arch2vec.models.regressor.supervised_embedding`; ``threads`` caps the BLAS, OpenMP
+    :func:`~arch2vec.models.regressor.supervised_embedding` and ``ensemble_options`` to
+    :func:`~arch2vec.models.regressor.gin_predictions`. ``functional``: the cells in the form of
+    the networks they build (:meth:`~arch2vec.spaces.base.SearchSpace.functional`): the flat,
+    path and GIN representations read the canonical cells, and every prediction is averaged over
+    the scored cells that build one network (NB-201: 8,765 networks among 15,625 cells; the
+    other built-in spaces store cells as their networks). ``threads`` caps the BLAS, OpenMP
     (scikit-learn) and torch threads (None: leave them). See :func:`predictor_benchmark` for the
     protocol and the result. One process owns ``out_dir`` while it runs
     (:class:`arch2vec.io.DirectoryLock`).
@@ -630,6 +680,10 @@ def run_predictors(
         features: dict[str, Features] = {
             name: emb.check_space(space, str(named[name]))[pool] for name, emb in loaded.items()
         }
+        groups = None
+        if functional:
+            cells, function_hashes = space.functional(cells)
+            groups = function_hashes[pool]
         pool_cells = cells[pool]
         paths = None
         if "flat" in include:
@@ -640,15 +694,21 @@ def run_predictors(
             features["supervised"] = _supervised(
                 space, cells, pool, accuracy, dict(supervised_options or {})
             )
-        if "finetuned" in include:
-            encoders = _arch2vec_encoders(named)
-            if not encoders:
+        encoders = {}
+        for wanted in ("finetuned", "ensemble"):
+            encoders = encoders or (_arch2vec_encoders(named) if wanted in include else {})
+            if wanted in include and not encoders:
                 raise ValueError(
-                    "include: 'finetuned' needs an arch2vec pre-training run among the embeddings"
+                    f"include: {wanted!r} needs an arch2vec pre-training run among the embeddings"
                 )
-            for name, state in encoders.items():
+        predictors: dict[str, Predictor] = {}
+        for name, state in encoders.items():
+            if "finetuned" in include:
                 options = {**dict(supervised_options or {}), "init_encoder": state}
                 features[f"{name}+finetuned"] = _supervised(space, cells, pool, accuracy, options)
+            if "ensemble" in include:
+                options = {**dict(ensemble_options or {}), "init_encoder": state}
+                predictors[f"{name}+ensemble"] = _ensemble(space, cells, pool, options)
         start = time.perf_counter()
         with thread_counts.limited(threads) if threads is not None else nullcontext():
             result = predictor_benchmark(
@@ -660,6 +720,8 @@ def run_predictors(
                 seed,
                 top_fraction,
                 progress,
+                predictors,
+                groups,
             )
         wall = time.perf_counter() - start
         summary = {
@@ -676,6 +738,8 @@ def run_predictors(
                 "include": list(include),
                 "threads": threads,
                 "supervised_options": dict(supervised_options or {}),
+                "ensemble_options": dict(ensemble_options or {}),
+                "functional": bool(functional),
                 "feature_dims": {
                     name: int(np.shape(f)[1]) for name, f in features.items() if not callable(f)
                 },
@@ -721,6 +785,17 @@ def _supervised(
         return supervised_embedding(space, cells, idx, accuracy[idx], s, indices=pool, **options)
 
     return supervised
+
+
+def _ensemble(space: Any, cells: Any, pool: np.ndarray, options: dict[str, Any]) -> Predictor:
+    """The fine-tuned GIN ensemble's predictions of the pool cells, learnt from the training
+    cells (positions in the pool)."""
+    from arch2vec.models.regressor import gin_predictions
+
+    def ensemble(train: np.ndarray, targets: np.ndarray, s: int) -> np.ndarray:
+        return gin_predictions(space, cells, pool[train], targets, s, indices=pool, **options)
+
+    return ensemble
 
 
 def table_rows(summary: dict[str, Any], metric: str = "kendall_tau") -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ def cmd_predictive(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         columns=key_values(args.column, "--column"),
         progress=not args.json,
+        functional=args.functional,
     )
     if args.json:
         print_json(result["results"], indent=2)
@@ -59,6 +60,7 @@ def cmd_predictors(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         columns=key_values(args.column, "--column"),
         progress=not args.json,
+        functional=args.functional,
     )
     if args.json:
         print_json(result["results"], indent=2)
@@ -258,12 +260,20 @@ def add(commands: Any) -> None:
     pd.add_argument(
         "--include",
         nargs="*",
-        choices=["flat", "path", "supervised", "finetuned"],
+        choices=["flat", "path", "supervised", "finetuned", "ensemble"],
         metavar="NAME",
         help="encodings compared with the embeddings: flat (adjacency + one-hot ops), path "
         "(BANANAS paths), supervised (GIN trained on the training cells), finetuned (each "
-        "arch2vec run's encoder fine-tuned on the training cells; only when named); default: "
-        "flat path supervised; none: the embeddings only",
+        "arch2vec run's encoder fine-tuned on the training cells), ensemble (five such GINs "
+        "with a ranking loss, predicting through their own heads: regressor 'own'); the last "
+        "two only when named; default: flat path supervised; none: the embeddings only",
+    )
+    pd.add_argument(
+        "--functional",
+        action="store_true",
+        help="cells as the networks they build: flat, path and the GINs read each cell's "
+        "canonical form (NB-201: ops no input-to-output path uses set to none) and "
+        "predictions are averaged over the cells that build one network (default: off)",
     )
     pd.set_defaults(func=cmd_predictors)
 

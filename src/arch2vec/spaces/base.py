@@ -283,6 +283,16 @@ class SearchSpace(ABC):
     def from_native(self, items: list[Any]) -> Cells:
         raise NotImplementedError(f"{self.name} has no native cell format")
 
+    def functional(self, cells: Cells) -> tuple[Cells, np.ndarray]:
+        """Each cell in the form of the network it builds, and the id of that network.
+
+        ``(canonical cells, (B,) 32-hex function hashes)``: cells that build the same network
+        (where a space knows when they do) get the same hash, and their canonical forms make
+        the dead parts of a cell explicit. The default is the cells themselves and
+        :meth:`hash`: a space whose cells are stored as the networks they build (NB-101's are
+        pruned) has nothing to add. Predictors read it (``arch2vec analyze predictors``)."""
+        return cells, self.hash(cells)
+
     def sample(self, n: int, seed: int = 0) -> Cells:
         """``n`` distinct cells of the pool, drawn uniformly with ``seed``."""
         pool = self.all()
