@@ -252,6 +252,12 @@ def test_bohb_projects_samples_outside_a_sparse_pool(problem, toy):
     assert strategy.projected > 20  # most samples missed the pool and were projected
     strategy.seen.update(pool.tolist())
     assert strategy._nearest(target) == -1  # every candidate visited
+    before = _checked(BOHB(problem.space, candidates=pool, seed=0, project=False))
+    trace = run(before, toy, 0, budget_queries=10)  # misses, then random cells: still valid
+    assert len(set(trace.index)) == 10 and set(trace.index) <= set(pool.tolist())
+    assert before.projected == 0 and len(before.study.trials) > 10 * before.max_tries // 2
+    with pytest.raises(ValueError, match="project must be True or False"):
+        BOHB(problem.space, candidates=pool, seed=0, project="yes")
 
 
 def test_bohb_needs_optuna(problem, monkeypatch):

@@ -17,9 +17,10 @@ surrogate) the pruner is off and BOHB is plain TPE on the full fidelity.
 encoding where the pool is a sample of the space: nb101-30k holds 30,001 cells, the DARTS pool
 600,000, of far larger encodings) is told ``FAIL`` and *projected*: the unvisited candidate nearest
 to its codes in Hamming distance (ties drawn from ``rng``) is enqueued as the trial Optuna asks
-next, so TPE models the cell that is evaluated. Without it nearly every TPE sample on those pools
-missed and, after ``max_tries`` misses, a random cell was taken (BOHB was random search at a
-hundred TPE samples per proposal; measured in BENCHMARKS.md, "BOHB on sampled pools"). A trial that
+next, so TPE models the cell that is evaluated. Without it (``project=False``, the behaviour before)
+nearly every TPE sample on those pools misses and, after ``max_tries`` misses, a random cell is
+taken: random search at a hundred TPE samples per proposal (BENCHMARKS.md, "BOHB on sampled
+pools"). A trial that
 decodes to a cell this strategy already proposed or evaluated is told ``FAIL`` and re-asked (at
 most ``max_tries`` times). Otherwise the cell is asked for at each lower fidelity in turn, cheapest
 first (one :class:`~arch2vec.search.base.Request` per ``ask``; the search charges its cost but does
@@ -79,6 +80,7 @@ class BOHB(Strategy):
         n_startup_trials: int = 10,
         max_tries: int = 100,
         max_pruned: int = 100,
+        project: bool = True,
         **common: Any,
     ) -> None:
         super().__init__(space, **common)  # embeddings, candidates, seed
@@ -100,6 +102,9 @@ class BOHB(Strategy):
         self.steps = [int(eta) ** k for k in range(len(self.fidelities))]
         self.max_tries = int(max_tries)
         self.max_pruned = int(max_pruned)
+        if not isinstance(project, (bool, np.bool_)):
+            raise ValueError(f"bohb: project must be True or False, got {project!r}")
+        self.project = bool(project)
         self.low_fidelity_evaluations = 0
         optuna.logging.set_verbosity(max(optuna.logging.get_verbosity(), logging.WARNING))
         with warnings.catch_warnings():
@@ -148,6 +153,10 @@ class BOHB(Strategy):
                 trial = self.study.ask(self.distributions)
             codes = np.array([trial.params[key] for key in self.keys], dtype=np.int64)
             index = int(self.encoding.lookup(codes[None])[0])
+            if index < 0 and not self.project:
+                self.study.tell(trial, state=self._state.FAIL)
+                self._failed += 1
+                continue
             if index < 0:
                 self.study.tell(trial, state=self._state.FAIL)
                 index = self._nearest(codes)
