@@ -183,3 +183,18 @@ def test_paired_comparison_by_hand(tmp_path):
     text = paired.markdown(table, {"a": "A", "b": "B"})
     assert "| A | 4 | 91.053 ± 0.657 | 0.379 | " in text and "| reference |" in text
     assert "| 50.0 % | not reached | +0.527 (0.25) |" in text
+
+
+def test_paired_section_waits_for_strategies_without_a_finished_run(tmp_path):
+    """A strategy folder another process has just started (config, no finished run) is named
+    in the section, not an error that loses the table."""
+    from arch2vec import benchmarks, search
+    from arch2vec.analysis.reproduce import paired_section
+
+    bench = benchmarks.load("nb201", "cifar10")
+    search.run("random", bench, runs=2, budget_queries=3, out_dir=tmp_path / "x-random")
+    search.run("evolution", bench, runs=2, budget_queries=3, out_dir=tmp_path / "x-bohb")
+    (tmp_path / "x-bohb" / "runs.jsonl").write_text("")  # started, nothing finished
+    text, table = paired_section(tmp_path, "x-", "T")
+    assert "BOHB: no finished run yet" in text
+    assert [row["name"] for row in table["rows"]] == ["random"]

@@ -195,7 +195,7 @@ def paired_section(
     with fewer runs pairs on the runs it has) -- and its regret plot; Markdown and the table."""
     from arch2vec.analysis import paired
     from arch2vec.analysis.plots import plot_regret
-    from arch2vec.search.record import CONFIG, RUNS
+    from arch2vec.search.record import CONFIG, RUNS, read_runs
 
     found = sorted(
         p
@@ -204,6 +204,8 @@ def paired_section(
         and (p / RUNS).is_file()
         and p.name[len(prefix) :] in STRATEGY_NAMES
     )
+    empty = [p for p in found if not read_runs(p)]  # e.g. started by another process
+    found = [p for p in found if p not in empty]
     order = {s: k for k, s in enumerate(STRATEGY_NAMES)}
     found.sort(key=lambda p: order[p.name[len(prefix) :]])
     experiments = {p.name[len(prefix) :]: p for p in found}
@@ -214,9 +216,12 @@ def paired_section(
         Path(out_dir) / f"{prefix}regret.png",
         title=f"{plot_title or title}: mean regret, 95% band",
     )
+    waiting = "".join(
+        f"; {STRATEGY_NAMES[p.name[len(prefix) :]]}: no finished run yet" for p in empty
+    )
     text = (
         f"### {title}\n\nValidation optimum {table['optimum']:.3f}; paired on run seeds; "
-        f"regret: {png.name}\n\n" + paired.markdown(table, STRATEGY_NAMES)
+        f"regret: {png.name}{waiting}\n\n" + paired.markdown(table, STRATEGY_NAMES)
     )
     return text, table
 
