@@ -29,7 +29,6 @@ def cmd_predictive(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         columns=key_values(args.column, "--column"),
         progress=not args.json,
-        functional=args.functional,
     )
     if args.json:
         print_json(result["results"], indent=2)
