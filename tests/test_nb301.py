@@ -287,3 +287,17 @@ def test_reproduce_table4_pairs_every_strategy(surrogate_dir, tmp_path, monkeypa
         for run in runs:  # the best reward found is the table's value of the best cell
             assert run["best_valid"][-1] == pytest.approx(bench.valid[run["best_index"][-1]])
     assert seeds[0] == seeds[1] and len(set(seeds[0])) == 3  # paired on the same seeds
+    # a later call with another strategy: both tables list every strategy folder of OUT
+    reproduce.table4(
+        tmp_path / "t4",
+        surrogate_dir,
+        strategies=["evolution"],
+        runs=2,
+        progress=False,
+        log=lambda _: None,
+    )
+    text = (tmp_path / "t4" / "table4.md").read_text()
+    head, paired_part = text.split("### DARTS on the NB-301 surrogate")
+    for row in ("| RS (3 runs) |", "| RE (2 runs) |", "| arch2vec-LBO (3 runs) |"):
+        assert row in head
+    assert "| RE | 2 |" in paired_part and "| RS | 3 |" in paired_part

@@ -183,8 +183,35 @@ def table3(
         )
         sections.append(text)
     io.atomic_write_json(out_dir / "table3.json", {"rows": rows, "paired": paired})
-    io.atomic_write_text(out_dir / "table3.md", table3_markdown(rows) + "\n" + "\n".join(sections))
+    every = [row for d in datasets for row in folder_rows(out_dir, f"{d}-")] or rows
+    io.atomic_write_text(out_dir / "table3.md", table3_markdown(every) + "\n" + "\n".join(sections))
     return rows
+
+
+def _strategy_folders(out_dir: Path, prefix: str) -> list[Path]:
+    """The experiment folders ``out_dir/<prefix><strategy>`` of known strategies, in the
+    tables' order."""
+    from arch2vec.search.record import CONFIG, RUNS
+
+    found = [
+        p
+        for p in Path(out_dir).glob(f"{prefix}*")
+        if (p / CONFIG).is_file()
+        and (p / RUNS).is_file()
+        and p.name[len(prefix) :] in STRATEGY_NAMES
+    ]
+    order = {s: k for k, s in enumerate(STRATEGY_NAMES)}
+    return sorted(found, key=lambda p: order[p.name[len(prefix) :]])
+
+
+def folder_rows(out_dir: str | Path, prefix: str) -> list[dict[str, Any]]:
+    """The summary of every finished strategy folder ``out_dir/<prefix><strategy>`` (this call's
+    and earlier calls', with other strategies or run counts), in the tables' order."""
+    from arch2vec.search.record import SUMMARY, read_summary
+
+    return [
+        read_summary(p) for p in _strategy_folders(Path(out_dir), prefix) if (p / SUMMARY).is_file()
+    ]
 
 
 def paired_section(
@@ -195,19 +222,11 @@ def paired_section(
     with fewer runs pairs on the runs it has) -- and its regret plot; Markdown and the table."""
     from arch2vec.analysis import paired
     from arch2vec.analysis.plots import plot_regret
-    from arch2vec.search.record import CONFIG, RUNS, read_runs
+    from arch2vec.search.record import read_runs
 
-    found = sorted(
-        p
-        for p in Path(out_dir).glob(f"{prefix}*")
-        if (p / CONFIG).is_file()
-        and (p / RUNS).is_file()
-        and p.name[len(prefix) :] in STRATEGY_NAMES
-    )
+    found = _strategy_folders(Path(out_dir), prefix)
     empty = [p for p in found if not read_runs(p)]  # e.g. started by another process
     found = [p for p in found if p not in empty]
-    order = {s: k for k, s in enumerate(STRATEGY_NAMES)}
-    found.sort(key=lambda p: order[p.name[len(prefix) :]])
     experiments = {p.name[len(prefix) :]: p for p in found}
     table = paired.compare(experiments, focus=FOCUS)
     png = plot_regret(
@@ -372,7 +391,8 @@ def table2(
     )
     text, table = paired_section(out_dir, "", f"{benchmark}, the paper's budget (1e6 s)")
     io.atomic_write_json(out_dir / "table2.json", {"rows": rows, "paired": table})
-    io.atomic_write_text(out_dir / "table2.md", table2_markdown(rows) + "\n" + text)
+    every = folder_rows(out_dir, "") or rows
+    io.atomic_write_text(out_dir / "table2.md", table2_markdown(every) + "\n" + text)
     return rows
 
 
@@ -501,7 +521,8 @@ def table4(
         out_dir, "", f"DARTS on the NB-301 surrogate, {TABLE4_QUERIES} queries", "DARTS (NB-301)"
     )
     io.atomic_write_json(out_dir / "table4.json", {"rows": rows, "paired": table})
-    io.atomic_write_text(out_dir / "table4.md", table4_markdown(rows) + "\n" + text)
+    every = folder_rows(out_dir, "") or rows
+    io.atomic_write_text(out_dir / "table4.md", table4_markdown(every) + "\n" + text)
     return rows
 
 
