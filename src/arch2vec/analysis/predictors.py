@@ -694,13 +694,12 @@ def run_predictors(
             features["supervised"] = _supervised(
                 space, cells, pool, accuracy, dict(supervised_options or {})
             )
-        encoders = {}
-        for wanted in ("finetuned", "ensemble"):
-            encoders = encoders or (_arch2vec_encoders(named) if wanted in include else {})
-            if wanted in include and not encoders:
-                raise ValueError(
-                    f"include: {wanted!r} needs an arch2vec pre-training run among the embeddings"
-                )
+        wanted = [w for w in ("finetuned", "ensemble") if w in include]
+        encoders = _arch2vec_encoders(named) if wanted else {}
+        if wanted and not encoders:
+            raise ValueError(
+                f"include: {wanted[0]!r} needs an arch2vec pre-training run among the embeddings"
+            )
         predictors: dict[str, Predictor] = {}
         for name, state in encoders.items():
             if "finetuned" in include:

@@ -151,10 +151,9 @@ def table3(
             raise ValueError(
                 f"table3: unknown dataset {dataset!r}; expected one of {', '.join(TABLE3_BUDGETS)}"
             )
-    if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
-        embeddings = ensure_pretrained(
-            PretrainConfig(space="nb201", seed=seed), out_dir / "pretrain-nb201", progress, log
-        )
+    embeddings = _embeddings_for(
+        "nb201", strategies, embeddings, out_dir, seed, None, progress, log
+    )
     rows = []
     for dataset in datasets:
         evaluator = evaluators.from_benchmark("nb201-csv", dataset, file)
@@ -370,13 +369,9 @@ def table2(
     _check_runs(runs, workers, seed)
     out_dir = Path(out_dir)
     benchmark = benchmark or benchmarks.for_file(file, "nb101")
-    if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
-        embeddings = ensure_pretrained(
-            PretrainConfig(space="nb101", seed=seed, data_dir=data_dir),
-            out_dir / "pretrain-nb101",
-            progress,
-            log,
-        )
+    embeddings = _embeddings_for(
+        "nb101", strategies, embeddings, out_dir, seed, data_dir, progress, log
+    )
     evaluator = evaluators.from_benchmark(benchmark, None, file, data_dir)
     rows = _search_rows(
         out_dir / "table2.json",
@@ -389,11 +384,44 @@ def table2(
         progress,
         log,
     )
-    text, table = paired_section(out_dir, "", f"{benchmark}, the paper's budget (1e6 s)")
-    io.atomic_write_json(out_dir / "table2.json", {"rows": rows, "paired": table})
-    every = folder_rows(out_dir, "") or rows
-    io.atomic_write_text(out_dir / "table2.md", table2_markdown(every) + "\n" + text)
+    _write_table(
+        out_dir, "table2", rows, table2_markdown, f"{benchmark}, the paper's budget (1e6 s)"
+    )
     return rows
+
+
+def _embeddings_for(
+    space: str,
+    strategies: Sequence[str],
+    embeddings: Any,
+    out_dir: Path,
+    seed: int,
+    data_dir: str | None,
+    progress: bool,
+    log: Callable[[str], None],
+) -> Any:
+    """``embeddings``; or, where none are given and an arch2vec strategy needs them, the
+    pre-training run of ``space`` in ``out_dir/pretrain-<space>`` (trained once, then reused)."""
+    if embeddings is not None or not any(s.startswith("arch2vec") for s in strategies):
+        return embeddings
+    config = PretrainConfig(space=space, seed=seed, data_dir=data_dir)
+    return ensure_pretrained(config, out_dir / f"pretrain-{space}", progress, log)
+
+
+def _write_table(
+    out_dir: Path,
+    name: str,
+    rows: list[dict[str, Any]],
+    markdown: Callable[[list[dict[str, Any]]], str],
+    title: str,
+    plot_title: str = "",
+) -> None:
+    """``<name>.json`` (this call's rows and the paired table) and ``<name>.md`` (the method
+    table of every finished strategy folder, then the paired section and its regret plot)."""
+    text, table = paired_section(out_dir, "", title, plot_title)
+    io.atomic_write_json(out_dir / f"{name}.json", {"rows": rows, "paired": table})
+    every = folder_rows(out_dir, "") or rows
+    io.atomic_write_text(out_dir / f"{name}.md", markdown(every) + "\n" + text)
 
 
 def _search_rows(
@@ -499,13 +527,9 @@ def table4(
     _check_runs(runs, workers, seed)
     out_dir = Path(out_dir)
     evaluator = evaluators.from_benchmark("nb301", None, file, data_dir)
-    if embeddings is None and any(s.startswith("arch2vec") for s in strategies):
-        embeddings = ensure_pretrained(
-            PretrainConfig(space="darts", seed=seed, data_dir=data_dir),
-            out_dir / "pretrain-darts",
-            progress,
-            log,
-        )
+    embeddings = _embeddings_for(
+        "darts", strategies, embeddings, out_dir, seed, data_dir, progress, log
+    )
     rows = _search_rows(
         out_dir / "table4.json",
         evaluator,
@@ -517,12 +541,8 @@ def table4(
         progress,
         log,
     )
-    text, table = paired_section(
-        out_dir, "", f"DARTS on the NB-301 surrogate, {TABLE4_QUERIES} queries", "DARTS (NB-301)"
-    )
-    io.atomic_write_json(out_dir / "table4.json", {"rows": rows, "paired": table})
-    every = folder_rows(out_dir, "") or rows
-    io.atomic_write_text(out_dir / "table4.md", table4_markdown(every) + "\n" + text)
+    title = f"DARTS on the NB-301 surrogate, {TABLE4_QUERIES} queries"
+    _write_table(out_dir, "table4", rows, table4_markdown, title, "DARTS (NB-301)")
     return rows
 
 
