@@ -153,7 +153,7 @@ class BOHB(Strategy):
                 trial = self.study.ask(self.distributions)
             codes = np.array([trial.params[key] for key in self.keys], dtype=np.int64)
             index = int(self.encoding.lookup(codes[None])[0])
-            if index < 0 and not self.project:
+            if index in self.seen or (index < 0 and not self.project):
                 self.study.tell(trial, state=self._state.FAIL)
                 self._failed += 1
                 continue
@@ -162,12 +162,8 @@ class BOHB(Strategy):
                 index = self._nearest(codes)
                 if index < 0:
                     break
-                trial = self._enqueue(index)
+                trial = self._enqueue(self._candidate_codes(index))
                 self.projected += 1
-            elif index in self.seen:
-                self.study.tell(trial, state=self._state.FAIL)
-                self._failed += 1
-                continue
             self.seen.add(index)
             if not self.fidelities:
                 return self._propose(trial, index)
@@ -178,13 +174,12 @@ class BOHB(Strategy):
         if len(found) == 0:
             return found
         index = int(found[0])
-        self.pending[index] = self._enqueue(index, self.encoding.codes_of([index], self.rng)[0])
+        self.pending[index] = self._enqueue(self.encoding.codes_of([index], self.rng)[0])
         self.seen.add(index)
         return found
 
-    def _enqueue(self, index: int, codes: np.ndarray | None = None) -> Any:
-        """A trial of the candidate ``index`` (at ``codes``, default its projection codes)."""
-        codes = self._pool_codes()[self._row[index]] if codes is None else codes
+    def _enqueue(self, codes: np.ndarray) -> Any:
+        """The trial Optuna asks next, at ``codes`` (a candidate's)."""
         self.study.enqueue_trial(dict(zip(self.keys, np.asarray(codes).tolist(), strict=True)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -198,6 +193,11 @@ class BOHB(Strategy):
             self._row = np.full(len(self.problem.cells), -1, dtype=np.int64)
             self._row[self.problem.candidates] = np.arange(len(self.problem.candidates))
         return self._codes
+
+    def _candidate_codes(self, index: int) -> np.ndarray:
+        """The codes the projection gave the candidate ``index``."""
+        pool = self._pool_codes()  # makes the pool index -> row map too
+        return pool[self._row[index]]
 
     def _nearest(self, codes: np.ndarray) -> int:
         """The unvisited candidate nearest to ``codes`` (Hamming; ties from ``rng``), or -1."""
