@@ -8,7 +8,12 @@ import pytest
 
 from arch2vec.analysis.reproduce import TABLE1_NOTE, table1_markdown
 from arch2vec.cli import main
-from arch2vec.models.metrics import paper_valid, validity_and_uniqueness, validity_uniqueness
+from arch2vec.models.metrics import (
+    paper_valid,
+    uniform_uniqueness,
+    validity_and_uniqueness,
+    validity_uniqueness,
+)
 from arch2vec.spaces.cells import PAD, Cells
 from arch2vec.spaces.darts import DartsSpace, genotypes_to_cells, parse_genotype
 from arch2vec.spaces.nb101 import NB101Space
@@ -23,6 +28,8 @@ KEYS = (
     "validity_paper",
     "uniqueness_paper",
     "uniqueness_exact",
+    "uniqueness_ceiling",
+    "in_space_paper",
 )
 
 
@@ -87,8 +94,23 @@ def test_nb201_both_definitions_by_hand():
     assert result["validity_ours"] == result["validity"] == 2 / 5
     assert result["uniqueness_ours"] == result["uniqueness"] == 1 / 2
     assert (result["validity"], result["uniqueness"]) == validity_uniqueness(space, decoded)
+    assert result["in_space_paper"] == 2 / 3  # sample 2 passes the paper's check, not the space
+    assert result["uniqueness_ceiling"] == pytest.approx((1 - (1 - 1 / 15_625) ** 2) / 2 * 15_625)
     valid = paper_valid(space, decoded)
     assert result["uniqueness_paper"] == authors_uniqueness(decoded, valid, len(space.ops))
+
+
+def test_uniform_uniqueness_by_hand_and_as_the_most_a_sampler_can_expect():
+    assert uniform_uniqueness(2, 2) == pytest.approx(0.75)  # 2 of 4 draws repeat a cell
+    assert uniform_uniqueness(3, 2) == pytest.approx(5 / 6)
+    assert uniform_uniqueness(10, 1) == 1.0 and uniform_uniqueness(10, 0) == 1.0
+    assert uniform_uniqueness(15_625, 7_941) == pytest.approx(0.784, abs=5e-4)
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, 500, size=(2000, 300))
+    distinct = np.mean([len(np.unique(row)) for row in draws]) / 300
+    assert distinct == pytest.approx(uniform_uniqueness(500, 300), abs=3e-3)
+    skewed = rng.choice(500, size=(2000, 300), p=np.r_[np.full(250, 3), np.ones(250)] / 1000)
+    assert np.mean([len(np.unique(row)) for row in skewed]) / 300 < distinct - 0.02
 
 
 def test_nb201_paper_check_skips_node_1_and_ignores_the_adjacency():
@@ -157,11 +179,13 @@ def test_nb101_padding_and_invalid_samples():
 
 def test_no_samples_or_no_valid_sample():
     space = NB101Space()
-    assert set(validity_and_uniqueness(space, nb101_samples()[:0]).values()) == {0.0}
+    empty = validity_and_uniqueness(space, nb101_samples()[:0])
+    assert empty.pop("uniqueness_ceiling") == 1.0 and set(empty.values()) == {0.0}
     broken = nb101_samples()
     adj = broken.adjacency.copy()
     adj[:, 1, 6] = 0
-    assert set(validity_and_uniqueness(space, Cells(adj, broken.ops)).values()) == {0.0}
+    none_valid = validity_and_uniqueness(space, Cells(adj, broken.ops))
+    assert none_valid.pop("uniqueness_ceiling") == 1.0 and set(none_valid.values()) == {0.0}
 
 
 # ------------------------------------------------------------------------------------- DARTS
@@ -215,15 +239,15 @@ def test_table1_markdown_shows_both_and_says_which_compares():
     text = table1_markdown(rows)
     lines = text.strip().splitlines()
     assert lines[0] == (
-        "| method | space | reconstruction % (paper) | validity %, paper's def. (paper) | "
+        "| method | space | seeds | reconstruction % (paper) | validity %, paper's def. (paper) | "
         "uniqueness %, paper's def. (paper) | validity %, our def. | uniqueness %, our def. |"
     )
     assert lines[2] == (
-        "| arch2vec | NAS-Bench-201 | 100.00 (100.00) | 80.00 (79.41) | 95.00 (98.72) | "
+        "| arch2vec | NAS-Bench-201 | 1 | 100.00 (100.00) | 80.00 (79.41) | 95.00 (98.72) | "
         "63.87 | 79.66 |"
     )
     assert lines[3] == (
-        "| GAE | NAS-Bench-101 | 50.00 (98.75) | n/a (29.88) | n/a (99.25) | 25.00 | 50.00 |"
+        "| GAE | NAS-Bench-101 | 1 | 50.00 (98.75) | n/a (29.88) | n/a (99.25) | 25.00 | 50.00 |"
     )
     assert lines[-1] == TABLE1_NOTE and "Compare with the paper" in TABLE1_NOTE
 

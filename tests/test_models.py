@@ -302,3 +302,68 @@ def test_pretrain_help_states_the_per_space_defaults(capsys):
         assert epochs[space] == str(d["epochs"]), space
         assert batch[space] == str(d["batch_size"]), space
         assert lr[space] == short(d["lr"]), space
+
+
+def test_bilinear_decoder_starts_as_the_inner_product_and_learns_a_pair_prior():
+    """The bilinear decoder's metric starts at the identity and its biases at zero, so its first
+    logits are the paper's; an edge never present in training ends with a negative bias."""
+    torch.manual_seed(0)
+    inner = GraphAutoencoder(5, 6, decoder="inner")
+    torch.manual_seed(0)
+    bilinear = GraphAutoencoder(5, 6, decoder="bilinear")
+    z = torch.randn(3, 6, 16)
+    for a, b in zip(inner.decode_logits(z), bilinear.decode_logits(z), strict=True):
+        assert torch.equal(a, b)
+    assert set(bilinear.state_dict()) - set(inner.state_dict()) == {
+        "edge_metric",
+        "edge_bias",
+        "op_bias",
+    }
+    assert bilinear.edge_bias.shape == (15,) and bilinear.op_bias.shape == (6, 5)
+    with pytest.raises(ValueError, match="unknown decoder 'outer'"):
+        GraphAutoencoder(5, 6, decoder="outer")
+
+    space = get("nb201")
+    cells = space.all()[::25]
+    data = cell_tensors(cells, len(space.ops))
+    torch.manual_seed(0)
+    model = GraphAutoencoder(len(space.ops), 8, hidden=(64, 64), decoder="bilinear")
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(300):
+        idx = torch.randint(0, len(cells), (64,))
+        out = model(data["ops"][idx], data["adj"][idx])
+        loss, _ = model.loss(*out, data["op_target"][idx], data["adj_target"][idx], beta=0.005)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    rows, cols = np.triu_indices(8, k=1)
+    never = ~cells.adjacency[:, rows, cols].any(0)  # NB-201's DAG is fixed: most pairs never
+    always = cells.adjacency[:, rows, cols].all(0)
+    assert never.any() and always.any()
+    bias = model.edge_bias.detach().numpy()
+    assert bias[never].max() < 0 < bias[always].min()
+    from arch2vec.models.metrics import reconstruction
+
+    assert reconstruction(model, cells, len(space.ops))["reconstruction_accuracy"] == 1.0
+
+
+def test_decoder_defaults_per_space_and_saved_runs_read_as_inner(tmp_path):
+    assert PretrainConfig(space="darts").decoder == "bilinear"
+    assert PretrainConfig(space="nb201").decoder == "inner"
+    assert PretrainConfig(space="nb201", decoder="bilinear").decoder == "bilinear"
+    assert PretrainConfig.from_dict({"space": "darts"}).decoder == "inner"  # an older run
+    with pytest.raises(ValueError, match="decoder must be one of inner, bilinear, got 'x'"):
+        PretrainConfig(space="nb201", decoder="x")
+    # a finished run of another configuration is refused, not returned as this one's
+    from arch2vec.models.run import ensure_pretrained
+
+    run = tmp_path / "run"
+    pretrain(small_config(tmp_path, epochs=1, batch_size=512), run, progress=False)
+    assert ensure_pretrained(small_config(tmp_path, epochs=1, batch_size=512), run) == run
+    with pytest.raises(
+        ValueError, match=r"cannot resume, the run was made with other \['decoder'\]"
+    ):
+        ensure_pretrained(small_config(tmp_path, epochs=1, batch_size=512, decoder="bilinear"), run)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pretrain", "--space", "nb201", "--decoder", "outer", "--out", str(run)])
+    assert exit_info.value.code == 2

@@ -44,11 +44,51 @@ def test_markdown_puts_paper_beside_ours():
     lines = text.strip().splitlines()
     assert len(lines) == 6  # header, rule, two rows, blank, the note on which columns compare
     assert lines[2] == (
-        "| arch2vec | NAS-Bench-201 | 100.00 (100.00) | 79.41 (79.41) | 90.00 (98.72) | "
+        "| arch2vec | NAS-Bench-201 | 1 | 100.00 (100.00) | 79.41 (79.41) | 90.00 (98.72) | "
         "63.87 | 79.66 |"
     )
-    assert lines[3].startswith("| GAE | NAS-Bench-101 | 50.00 (98.75) | n/a (29.88) |")
+    assert lines[3].startswith("| GAE | NAS-Bench-101 | 1 | 50.00 (98.75) | n/a (29.88) |")
     assert lines[5].startswith("Compare with the paper")
+
+
+def test_rows_over_seeds_are_mean_and_std_of_each_metric():
+    from arch2vec.analysis.reproduce import over_seeds
+
+    runs = [
+        {"space": "nb201", "model": "gae", "seed": 0, "reconstruction_accuracy": 0.9,
+         "validity_paper": 0.5, "decoder": "inner", "epochs": 72},
+        {"space": "nb201", "model": "arch2vec", "seed": 0, "reconstruction_accuracy": 1.0},
+        {"space": "nb201", "model": "gae", "seed": 1, "reconstruction_accuracy": 0.7,
+         "validity_paper": 0.5, "decoder": "inner", "epochs": 72},
+    ]  # fmt: skip
+    rows = over_seeds(runs)
+    assert [(r["model"], r["seeds"]) for r in rows] == [("gae", [0, 1]), ("arch2vec", [0])]
+    gae = rows[0]
+    assert gae["reconstruction_accuracy"] == pytest.approx(0.8)
+    assert gae["reconstruction_accuracy_std"] == pytest.approx(0.1)  # population std of 0.9, 0.7
+    assert gae["validity_paper_std"] == 0.0 and "seed" not in gae and gae["epochs"] == 72
+    assert rows[1]["reconstruction_accuracy_std"] == 0.0
+    line = table1_markdown(rows).splitlines()[2]
+    assert line.startswith("| GAE | NAS-Bench-201 | 2 | 80.00 ± 10.00 (99.52) | 50.00 ± 0.00 (")
+
+
+def test_table1_over_two_seeds_resumes_and_refuses_repeats(tmp_path):
+    from arch2vec.analysis.reproduce import table1
+
+    options = {"epochs": 1, "batch_size": 1024, "data_dir": str(tmp_path / "data")}
+    rows = table1(tmp_path / "t1", spaces=("nb201",), models=("arch2vec",), samples=300,
+                  seeds=(0, 1), overrides=options, progress=False, log=lambda _: None)  # fmt: skip
+    assert len(rows) == 1 and rows[0]["seeds"] == [0, 1]
+    saved = json.loads((tmp_path / "t1" / "table1.json").read_text())
+    per_seed = [r["edge_accuracy"] for r in saved["runs"]]
+    assert [r["seed"] for r in saved["runs"]] == [0, 1] and per_seed[0] != per_seed[1]
+    assert rows[0]["edge_accuracy"] == pytest.approx(np.mean(per_seed))
+    for seed in (0, 1):
+        assert (tmp_path / "t1" / f"nb201-arch2vec-seed{seed}" / "checkpoint.pt").is_file()
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        table1(tmp_path / "t1", spaces=("nb201",), seeds=(1, 1))
+    with pytest.raises(ValueError, match="seed"):
+        table1(tmp_path / "t1", spaces=("nb201",), seeds=(-1,))
 
 
 def test_packaged_table3_equals_the_papers_csv():

@@ -29,30 +29,67 @@ def table1(
     spaces: Sequence[str] = ("nb101", "nb201", "darts"),
     models: Sequence[str] = ("gae", "vgae", "arch2vec"),
     samples: int = 10_000,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     overrides: dict[str, Any] | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
-    """Pre-train and evaluate every (space, model), resuming finished or killed runs in
-    ``out_dir/{space}-{model}``; write ``table1.json`` and ``table1.md`` into ``out_dir``."""
+    """Pre-train and evaluate every (space, model) once per pre-training seed in ``seeds`` (the
+    seed of the split, the initialisation and the prior samples), resuming finished or killed
+    runs in ``out_dir/{space}-{model}-seed{seed}``; write ``table1.json`` (every run's row and
+    the rows over seeds) and ``table1.md`` (mean ± std over the seeds) into ``out_dir``. Returns
+    the rows over seeds (:func:`over_seeds`)."""
     checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
-    checks.seed(seed)
+    seeds = [checks.seed(s, "seeds") for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
     out_dir = Path(out_dir)
     configs = {  # every configuration checked before anything is trained
-        (space, model): PretrainConfig(space=space, model=model, seed=seed, **(overrides or {}))
+        (space, model, seed): PretrainConfig(
+            space=space, model=model, seed=seed, **(overrides or {})
+        )
         for space in spaces
         for model in models
+        for seed in seeds
     }
-    rows = []
-    for (space, model), config in configs.items():
-        run_dir = out_dir / f"{space}-{model}"
+    runs = []
+    for (space, model, seed), config in configs.items():
+        run_dir = out_dir / f"{space}-{model}-seed{seed}"
         ensure_pretrained(config, run_dir, progress, log)
         result = evaluate_run(run_dir, samples=samples, seed=seed)
         io.atomic_write_json(run_dir / "evaluation.json", result)
-        rows.append(result)
-        io.atomic_write_json(out_dir / "table1.json", {"rows": rows})
+        runs.append({**result, "decoder": config.decoder, "epochs": config.epochs})
+        io.atomic_write_json(out_dir / "table1.json", {"runs": runs})
+    rows = over_seeds(runs)
+    io.atomic_write_json(out_dir / "table1.json", {"runs": runs, "rows": rows})
     io.atomic_write_text(out_dir / "table1.md", table1_markdown(rows))
+    return rows
+
+
+def over_seeds(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (space, model) of per-seed Table 1 rows: each metric's mean over the seeds,
+    its standard deviation as ``<metric>_std`` (0 for one seed), and ``seeds``, in first-seen
+    order."""
+    import numpy as np
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["space"], run["model"]), []).append(run)
+    rows = []
+    for (space, model), group in groups.items():
+        row: dict[str, Any] = {"space": space, "model": model, "seeds": [r["seed"] for r in group]}
+        for key in group[0]:
+            values = [r.get(key) for r in group]
+            if key in ("seed", "space", "model") or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+            ):
+                continue
+            row[key] = float(np.mean(values))
+            row[f"{key}_std"] = float(np.std(values))
+        for key in ("decoder", "epochs"):
+            if key in group[0]:
+                row[key] = group[0][key]
+        rows.append(row)
     return rows
 
 
@@ -74,10 +111,13 @@ TABLE1_NOTE = (
 
 
 def table1_markdown(rows: list[dict[str, Any]]) -> str:
-    """Our Table 1 rows beside the paper's figures, with a note on which columns compare."""
+    """Our Table 1 rows (:func:`over_seeds`: mean ± std where a row has several seeds) beside
+    the paper's figures, with a note on which columns compare."""
     lines = [
-        "| method | space | " + " | ".join(header for header, _, _ in TABLE1_COLUMNS) + " |",
-        "| --- | --- |" + " --- |" * len(TABLE1_COLUMNS),
+        "| method | space | seeds | "
+        + " | ".join(header for header, _, _ in TABLE1_COLUMNS)
+        + " |",
+        "| --- | --- | --- |" + " --- |" * len(TABLE1_COLUMNS),
     ]
     for r in rows:
         paper = TABLE1.get((r["model"], r["space"]), {})
@@ -87,11 +127,15 @@ def table1_markdown(rows: list[dict[str, Any]]) -> str:
             if value is None and key.endswith("_ours"):  # a row from before both were reported
                 value = r.get(key.removesuffix("_ours"))
             ours = f"{100 * value:.2f}" if value is not None else "n/a"
+            if value is not None and len(r.get("seeds", ())) > 1:
+                ours += f" ± {100 * r.get(key + '_std', 0.0):.2f}"
             if theirs is not None:
                 ours += f" ({paper[theirs]:.2f})" if theirs in paper else " (n/a)"
             cells.append(ours)
         lines.append(
-            f"| {NAMES[r['model']]} | {SPACE_NAMES[r['space']]} | " + " | ".join(cells) + " |"
+            f"| {NAMES[r['model']]} | {SPACE_NAMES[r['space']]} | {len(r.get('seeds', [0]))} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines) + "\n\n" + TABLE1_NOTE + "\n"
 
@@ -298,9 +342,9 @@ def demo(
     _check_runs(runs, workers, seed)
     checks.integer("queries", queries, 1, MAX_QUERIES)
     out_dir = Path(out_dir)
-    rows = table1(out_dir, spaces=("nb201",), models=("arch2vec",), seed=seed, log=log)
+    rows = table1(out_dir, spaces=("nb201",), models=("arch2vec",), seeds=(seed,), log=log)
     lines = ["Pre-training (Table 1, NAS-Bench-201):", table1_markdown(rows)]
-    embeddings = out_dir / "nb201-arch2vec"
+    embeddings = out_dir / f"nb201-arch2vec-seed{seed}"
     experiments = {}
     bench = benchmarks.load("nb201", "cifar10")
     for strategy in DEMO_STRATEGIES:

@@ -19,6 +19,7 @@ def pretrain_config(args: argparse.Namespace, **fixed: Any) -> Any:
         "lr": getattr(args, "lr", None),
         "beta": getattr(args, "beta", None),
         "dropout": getattr(args, "dropout", None),
+        "decoder": getattr(args, "decoder", None),
         "threads": getattr(args, "threads", None),
         "samples": getattr(args, "samples", None),
         "pool_seed": getattr(args, "pool_seed", None),
@@ -106,7 +107,7 @@ def training_options(p: argparse.ArgumentParser) -> None:
 
 
 def add(commands: Any) -> None:
-    from arch2vec.models import MODELS
+    from arch2vec.models import DECODERS, MODELS
 
     pre = commands.add_parser(
         "pretrain",
@@ -137,6 +138,13 @@ def add(commands: Any) -> None:
         "--dropout",
         type=number(at_least=0.0, below=1.0),
         help="dropout on z before decoding (default: 0.1 nb101/darts, 0.3 nb201; 0 for gae/vgae)",
+    )
+    pre.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        help="edge and op decoder: inner, the paper's sigmoid(z_i . z_j); bilinear, "
+        "sigmoid(z_i^T M z_j + b_ij) with op biases per node position (default: bilinear on "
+        "darts, inner elsewhere)",
     )
     pre.add_argument("--samples", type=positive, help="DARTS pool size (default: 600000)")
     pre.add_argument("--pool-seed", type=int, help="DARTS pool seed (default: 0)")

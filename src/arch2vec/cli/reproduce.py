@@ -35,7 +35,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             spaces=args.spaces,
             models=args.models,
             samples=args.samples,
-            seed=args.seed,
+            seeds=args.seeds or [args.seed],
             overrides={k: v for k, v in overrides.items() if v is not None},
             log=log,
         )
@@ -102,6 +102,13 @@ def add(commands: Any) -> None:
         "--spaces", nargs="+", default=["nb101", "nb201", "darts"], help="table1 spaces"
     )
     rp.add_argument("--models", nargs="+", default=["gae", "vgae", "arch2vec"], choices=MODELS)
+    rp.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        metavar="S",
+        help="table1: pre-training seeds; every row is the mean ± std over them (default: --seed)",
+    )
     training_options(rp)
     rp.add_argument(
         "--samples", type=positive, default=10_000, help="prior samples (default: 10000)"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from arch2vec.registry import lazy_attributes
 
 MODELS = ("arch2vec", "gae", "vgae")
+DECODERS = ("inner", "bilinear")
+"""The graph decoders (:mod:`arch2vec.models.vgae`): the paper's inner product, and ours."""
 
 _LAZY = {
     "Arch2Vec": "arch2vec.models.api:Arch2Vec",
@@ -25,4 +27,4 @@ _LAZY = {
 __getattr__ = lazy_attributes("arch2vec.models", _LAZY)
 
 
-__all__ = ["MODELS", *_LAZY]
+__all__ = ["DECODERS", "MODELS", *_LAZY]

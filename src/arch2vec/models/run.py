@@ -153,10 +153,7 @@ def _pretrain(
     ckpt_path = run_dir / CHECKPOINT
     state = None
     if resume and ckpt_path.is_file():
-        saved = read_config(run_dir)
-        if saved.identity() != config.identity():
-            diff = sorted(k for k, v in config.identity().items() if saved.identity()[k] != v)
-            raise ValueError(f"{run_dir}: cannot resume, the run was made with other {diff}")
+        _check_same_run(run_dir, config)
         state = load_checkpoint(run_dir)
         if "optimizer" not in state:
             raise ValueError(f"{run_dir}: holds a saved model, not a run to continue")
@@ -211,6 +208,15 @@ def _pretrain(
     return history[-1] if history else {}
 
 
+def _check_same_run(run_dir: Path, config: PretrainConfig) -> None:
+    """A one-line error unless the run in ``run_dir`` was made with ``config`` (all but its
+    epochs): a finished run of another configuration is not this one's result."""
+    saved = read_config(run_dir).identity()
+    diff = sorted(k for k, v in config.identity().items() if saved.get(k) != v)
+    if diff:
+        raise ValueError(f"{run_dir}: cannot resume, the run was made with other {diff}")
+
+
 def ensure_pretrained(
     config: PretrainConfig,
     run_dir: str | Path,
@@ -220,8 +226,10 @@ def ensure_pretrained(
     """Train ``config`` into ``run_dir`` unless its checkpoint already has ``config.epochs``
     epochs; a killed or shorter run is resumed. Returns ``run_dir``."""
     run_dir = Path(run_dir)
-    if (run_dir / CHECKPOINT).is_file() and load_checkpoint(run_dir)["epoch"] >= config.epochs:
-        return run_dir
+    if (run_dir / CHECKPOINT).is_file():
+        _check_same_run(run_dir, config)
+        if load_checkpoint(run_dir)["epoch"] >= config.epochs:
+            return run_dir
     if log is not None:
         log(f"pre-training {config.model} on {config.space} ({config.epochs} epochs) -> {run_dir}")
     pretrain(config, run_dir, resume=True, progress=progress)

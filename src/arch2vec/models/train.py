@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from arch2vec import checks, spaces, threads
-from arch2vec.models import MODELS
+from arch2vec.models import DECODERS, MODELS
 from arch2vec.models.metrics import reconstruction
 from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, encode, pool_nodes
 from arch2vec.progress import Progress
@@ -50,6 +50,10 @@ SPACE_DEFAULTS = {
     "nb201": {"epochs": 12, "dropout": 0.3, "batch_size": 128, "lr": 4e-3},
     "darts": {"epochs": 24, "dropout": 0.1, "batch_size": 256, "lr": 3e-3},
 }
+DEFAULT_DECODER = {"darts": "bilinear"}
+"""Decoders chosen by measurement where the paper's inner product falls short (BENCHMARKS.md,
+"Table 1 in full"); every other space and model: ``"inner"``. Runs saved before the option
+existed are read as ``"inner"``."""
 GENERIC_STEPS = 4_000
 """Optimiser steps a space without measured defaults trains for (10 epochs of NB-201's 14,062
 training cells at the paper's batch 32)."""
@@ -83,6 +87,7 @@ class PretrainConfig:
     beta: float = 0.005
     dropout: float = -1.0  # on z before decoding while training; < 0: the space's default
     positional: bool = True  # node index as an input feature (see models.vgae)
+    decoder: str = ""  # "inner" (the paper's) or "bilinear" (models.vgae); "": DEFAULT_DECODER
     hidden: list[int] = field(default_factory=list)  # []: 4 x 128 (GIN), 3 x 128 (GCN)
     latent: int = 16
     holdout: float = 0.1
@@ -101,6 +106,11 @@ class PretrainConfig:
             self.space, self.spec = spec.name, spec.to_dict()
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; expected one of {list(MODELS)}")
+        if self.decoder == "":
+            spaced = self.spec is None and self.space in DEFAULT_DECODER
+            self.decoder = DEFAULT_DECODER[self.space] if spaced else "inner"
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
         for name in ("lr", "beta", "dropout", "holdout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
@@ -167,6 +177,7 @@ class PretrainConfig:
         than this one reads with this machine's cores as its thread count."""
         known = {f.name for f in fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
+        d.setdefault("decoder", "inner")  # saved before decoders were an option
         if type(d.get("threads")) is int and d["threads"] > checks.cores():
             d["threads"] = checks.cores()
         return cls(**d)
@@ -206,6 +217,7 @@ def build_model(config: PretrainConfig, space: spaces.SearchSpace) -> GraphAutoe
         latent=config.latent,
         dropout=config.dropout,
         positional=config.positional,
+        decoder=config.decoder,
     )
 
 

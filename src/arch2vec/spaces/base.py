@@ -53,6 +53,11 @@ class SearchSpace(ABC):
     def all(self) -> Cells:
         """Every cell of the space (or its sampled pool) in canonical order."""
 
+    def size(self) -> int:
+        """How many cells the space holds: ``len(all())`` unless ``all()`` is a sample of it
+        (DARTS) or a space knows its count without building the pool."""
+        return len(self.all())
+
     @abstractmethod
     def is_valid(self, cells: Cells) -> np.ndarray:
         """``(B,)`` bool: each cell is a member of the space."""

@@ -378,6 +378,9 @@ class DartsSpace(SearchSpace):
         self._genotypes: np.ndarray | None = None
         self._cells: Cells | None = None
 
+    def size(self) -> int:
+        return SPACE_SIZE
+
     @property
     def cache_path(self) -> Path:
         return io.data_dir(self.data_dir) / f"darts_{self.samples}_{self.seed}.npz"

@@ -161,6 +161,9 @@ class NB101Space(SearchSpace):
         self._cells: Cells | None = None
         self._hashes: np.ndarray | None = None
 
+    def size(self) -> int:
+        return NUM_CELLS
+
     @property
     def cache_path(self) -> Path:
         return io.data_dir(self.data_dir) / "nb101_cells.npz"

@@ -200,6 +200,9 @@ class NB201Space(SearchSpace):
     def __init__(self, data_dir: str | Path | None = None) -> None:
         super().__init__(data_dir)
 
+    def size(self) -> int:
+        return NUM_CELLS
+
     def all(self) -> Cells:
         return _cells_of(np.arange(NUM_CELLS, dtype=np.int64))
 
