@@ -317,9 +317,11 @@ def test_bilinear_decoder_starts_as_the_inner_product_and_learns_a_pair_prior():
     assert set(bilinear.state_dict()) - set(inner.state_dict()) == {
         "edge_metric",
         "edge_bias",
+        "op_weight",
         "op_bias",
     }
     assert bilinear.edge_bias.shape == (15,) and bilinear.op_bias.shape == (6, 5)
+    assert bilinear.op_weight.shape == (6, 5, 16)
     with pytest.raises(ValueError, match="unknown decoder 'outer'"):
         GraphAutoencoder(5, 6, decoder="outer")
 
@@ -367,3 +369,30 @@ def test_decoder_defaults_per_space_and_saved_runs_read_as_inner(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["pretrain", "--space", "nb201", "--decoder", "outer", "--out", str(run)])
     assert exit_info.value.code == 2
+
+
+def test_gcn_layer_by_hand_with_and_without_the_self_weight():
+    """``h <- ReLU(D^-1/2 (A + I) D^-1/2 h W + h U)``; ``self_weight=False`` drops ``h U``."""
+    torch.manual_seed(0)
+    ops = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])  # 3 nodes, 2 features
+    adj = torch.tensor([[[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]])  # a path
+    a = adj[0].numpy() + np.eye(3)
+    d = 1 / np.sqrt(a.sum(1))
+    norm = d[:, None] * a * d[None, :]
+    for self_weight in (False, True):
+        enc = GCNEncoder(2, hidden=(4,), latent=3, variational=False, self_weight=self_weight)
+        layer = enc.layers[0]
+        w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+        h = norm @ (ops[0].numpy() @ w.T + b)
+        if self_weight:
+            h = h + ops[0].numpy() @ enc.selfs[0].weight.detach().numpy().T
+        h = np.maximum(h, 0)
+        want = h @ enc.mu.weight.detach().numpy().T + enc.mu.bias.detach().numpy()
+        mu, logvar = enc(ops, adj)
+        assert logvar is None
+        np.testing.assert_allclose(mu[0].detach().numpy(), want, rtol=1e-5, atol=1e-6)
+        assert (enc.selfs is not None) == self_weight
+    assert PretrainConfig(space="nb201", model="gae").self_weight is True
+    assert PretrainConfig.from_dict({"space": "nb201", "model": "gae"}).self_weight is False
+    with pytest.raises(ValueError, match="self_weight must be true or false, got 'yes'"):
+        PretrainConfig(space="nb201", self_weight="yes")

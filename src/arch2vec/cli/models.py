@@ -94,7 +94,7 @@ def training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--epochs",
         type=positive,
-        help="(default: 4 nb101, 12 nb201, 24 darts; six times that for gae/vgae, "
+        help="(default: 4 nb101, 12 nb201, 4 darts; six times that for gae/vgae, "
         "whose epochs cost about a third)",
     )
     p.add_argument(
@@ -132,7 +132,9 @@ def add(commands: Any) -> None:
         help="Adam learning rate (default: 3e-3 nb101/darts, 4e-3 nb201)",
     )
     pre.add_argument(
-        "--beta", type=number(at_least=0.0), help="weight of the KL term (default: 0.005)"
+        "--beta",
+        type=number(at_least=0.0),
+        help="weight of the KL term (default: 0.02 darts, 0.005 elsewhere)",
     )
     pre.add_argument(
         "--dropout",
