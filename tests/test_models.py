@@ -396,3 +396,35 @@ def test_gcn_layer_by_hand_with_and_without_the_self_weight():
     assert PretrainConfig.from_dict({"space": "nb201", "model": "gae"}).self_weight is False
     with pytest.raises(ValueError, match="self_weight must be true or false, got 'yes'"):
         PretrainConfig(space="nb201", self_weight="yes")
+
+
+def test_cosine_schedule_resumes_bit_identically_and_ends_near_zero(tmp_path):
+    config = small_config(tmp_path, epochs=2, batch_size=1024, schedule="cosine")
+    assert small_config(tmp_path).schedule == "constant" and PretrainConfig("darts").schedule == (
+        "cosine"
+    )
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    pretrain(config, straight, progress=False)
+
+    class Killed(Exception):
+        pass
+
+    def kill(record):
+        raise Killed  # after epoch 1's checkpoint, as a kill would
+
+    with pytest.raises(Killed):
+        pretrain(config, killed, progress=False, on_epoch=kill)
+    assert (
+        load_run(killed)[2] is not None
+        and len(json.loads((killed / "metrics.json").read_text())["history"]) == 1
+    )
+    pretrain(config, killed, resume=True, progress=False)
+    a, b = load_run(straight)[2].state_dict(), load_run(killed)[2].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    state = torch.load(straight / "checkpoint.pt", weights_only=True)
+    steps = 2 * -(-14_062 // 1024)  # 90 % of NB-201's cells, 14 steps an epoch
+    last = config.lr * 0.5 * (1 + np.cos(np.pi * (steps - 1) / steps))
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(last)
+    assert last < 0.01 * config.lr
+    with pytest.raises(ValueError, match="schedule must be one of constant, cosine, got 'step'"):
+        small_config(tmp_path, schedule="step")

@@ -20,6 +20,7 @@ def pretrain_config(args: argparse.Namespace, **fixed: Any) -> Any:
         "beta": getattr(args, "beta", None),
         "dropout": getattr(args, "dropout", None),
         "decoder": getattr(args, "decoder", None),
+        "schedule": getattr(args, "schedule", None),
         "threads": getattr(args, "threads", None),
         "samples": getattr(args, "samples", None),
         "pool_seed": getattr(args, "pool_seed", None),
@@ -147,6 +148,12 @@ def add(commands: Any) -> None:
         help="edge and op decoder: inner, the paper's sigmoid(z_i . z_j); bilinear, "
         "sigmoid(z_i^T M z_j + b_ij) with op biases per node position (default: bilinear on "
         "darts, inner elsewhere)",
+    )
+    pre.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        help="learning rate: constant, or cosine decay to 0 at the last step (default: cosine "
+        "on darts, constant elsewhere)",
     )
     pre.add_argument("--samples", type=positive, help="DARTS pool size (default: 600000)")
     pre.add_argument("--pool-seed", type=int, help="DARTS pool seed (default: 0)")

@@ -50,12 +50,20 @@ MAX_BETA = 1e6
 SPACE_DEFAULTS = {
     "nb101": {"epochs": 4, "dropout": 0.1, "batch_size": 256, "lr": 3e-3},
     "nb201": {"epochs": 12, "dropout": 0.3, "batch_size": 128, "lr": 4e-3},
-    "darts": {"epochs": 4, "dropout": 0.1, "batch_size": 256, "lr": 3e-3, "beta": 0.02},
+    "darts": {
+        "epochs": 4,
+        "dropout": 0.1,
+        "batch_size": 256,
+        "lr": 3e-3,
+        "beta": 0.02,
+        "schedule": "cosine",
+    },
 }
 DEFAULT_DECODER = {"darts": "bilinear"}
 """Decoders chosen by measurement where the paper's inner product falls short (BENCHMARKS.md,
 "Table 1 in full"); every other space and model: ``"inner"``. Runs saved before the option
 existed are read as ``"inner"``."""
+SCHEDULES = ("constant", "cosine")
 BETA = 0.005
 """The weight of the KL term where a space has no measured one (NB-101, NB-201: the paper's
 order of magnitude)."""
@@ -94,6 +102,7 @@ class PretrainConfig:
     positional: bool = True  # node index as an input feature (see models.vgae)
     decoder: str = ""  # "inner" (the paper's) or "bilinear" (models.vgae); "": DEFAULT_DECODER
     self_weight: bool = True  # GAE / VGAE: the GCN's own weight of a node's features (models.gin)
+    schedule: str = ""  # "constant" lr, or "cosine" (to 0 at the last step); "": the space's
     hidden: list[int] = field(default_factory=list)  # []: 4 x 128 (GIN), 3 x 128 (GCN)
     latent: int = 16
     holdout: float = 0.1
@@ -115,6 +124,15 @@ class PretrainConfig:
         if self.decoder == "":
             spaced = self.spec is None and self.space in DEFAULT_DECODER
             self.decoder = DEFAULT_DECODER[self.space] if spaced else "inner"
+        if self.schedule == "":
+            spaced = self.spec is None and self.space in SPACE_DEFAULTS
+            self.schedule = (
+                SPACE_DEFAULTS[self.space].get("schedule", "constant") if spaced else "constant"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
         for name in ("positional", "self_weight"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -191,6 +209,7 @@ class PretrainConfig:
         d = {k: v for k, v in d.items() if k in known}
         d.setdefault("decoder", "inner")  # saved before decoders were an option
         d.setdefault("self_weight", False)  # saved before the GCN had one
+        d.setdefault("schedule", "constant")  # saved before schedules
         if type(d.get("threads")) is int and d["threads"] > checks.cores():
             d["threads"] = checks.cores()
         return cls(**d)
@@ -271,6 +290,10 @@ def train_epochs(
                 noise = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
                 total = 0.0
                 for step in range(steps):
+                    if config.schedule == "cosine":
+                        done = (epoch * steps + step) / (config.epochs * steps)
+                        for group in optimizer.param_groups:
+                            group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * done))
                     b = order[step * config.batch_size : (step + 1) * config.batch_size]
                     out = model(data["ops"][b], data["adj"][b], generator=noise)
                     loss, _ = model.loss(
