@@ -146,7 +146,7 @@ def add(commands: Any) -> None:
         "--decoder",
         choices=DECODERS,
         help="edge and op decoder: inner, the paper's sigmoid(z_i . z_j); bilinear, "
-        "sigmoid(z_i^T M z_j + b_ij) with op biases per node position (default: bilinear on "
+        "sigmoid(z_i^T M z_j + b_ij) with an op head per node position (default: bilinear on "
         "darts, inner elsewhere)",
     )
     pre.add_argument(
