@@ -126,6 +126,9 @@ def test_table3_markdown_and_regret_plot(tmp_path):
     text = table3_markdown([summary])
     assert text.splitlines()[2].startswith("| RS (3 runs) | ")
     assert "(90.94 ± 0.38)" in text and "(93.75 ± 0.37)" in text
+    # a strategy with other run counts on other datasets says so, in the datasets' order
+    other = {**summary, "dataset": "cifar100", "runs": 5}
+    assert table3_markdown([summary, other]).splitlines()[2].startswith("| RS (3/5 runs) | ")
     regret = regret_by_query(list(read_runs(exp).values()), 91.61)
     assert regret.shape == (3, 15) and (regret >= 0).all()
     assert (np.diff(regret, axis=1) <= 1e-9).all()  # best-so-far regret never rises

@@ -310,7 +310,13 @@ def table3_markdown(rows: list[dict[str, Any]]) -> str:
                 ours = "n/a" if r is None or r[mean] is None else f"{r[mean]:.2f} ± {r[std]:.2f}"
                 ref = "n/a" if paper is None else f"{paper[2 * k]:.2f} ± {paper[2 * k + 1]:.2f}"
                 cells.append(f"{ours} ({ref})")
-        runs = next(x["runs"] for x in rows if x["strategy"] == strategy)
+        counts = [
+            x["runs"]
+            for d in datasets
+            for x in rows
+            if x["strategy"] == strategy and x["dataset"] == d
+        ]
+        runs = str(counts[0]) if len(set(counts)) == 1 else "/".join(map(str, counts))
         lines.append(
             f"| {STRATEGY_NAMES.get(strategy, strategy)} ({runs} runs) | "
             + " | ".join(cells)
