@@ -95,8 +95,7 @@ def training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--epochs",
         type=positive,
-        help="(default: 4 nb101, 12 nb201, 4 darts; six times that for gae/vgae, "
-        "whose epochs cost about a third)",
+        help="(default: 4 nb101, 12 nb201, 4 darts; the same for gae/vgae)",
     )
     p.add_argument(
         "--threads",

@@ -38,10 +38,9 @@ from arch2vec.spaces.cells import Cells
 # Decoder dropout trades reconstruction for validity of prior samples: 0.3, the reference
 # implementation's value, costs NB-101 about 2 points of reconstruction after 3 epochs.
 # GAE / VGAE (issues 16, 21): three GCN layers with a weight of a node's own features
-# (models.gin), no decoder dropout and six times arch2vec's epochs (a GCN epoch costs about a
-# third of a GIN one, so about twice arch2vec's training compute). BENCHMARKS.md, "Table 1 in
-# full".
-GCN_EPOCH_FACTOR = 6
+# (models.gin), no decoder dropout, arch2vec's epochs: with that weight they reconstruct every
+# held-out NB-201 cell after 6 of 12 epochs (without it they needed six times arch2vec's
+# epochs and still fell short on NB-101). BENCHMARKS.md, "Table 1 in full (issue 21)".
 GCN_HIDDEN = [128, 128, 128]
 MAX_WIDTH = 65_536  # latent size and layer widths
 MAX_LAYERS = 64
@@ -181,8 +180,7 @@ class PretrainConfig:
             defaults = {}  # nothing to fill in: do not build the space for it
         else:
             defaults = generic_defaults(len(self.load_space().all()))
-        if self.model != "arch2vec" and defaults:  # GAE / VGAE: see GCN_EPOCH_FACTOR
-            defaults["epochs"] *= GCN_EPOCH_FACTOR
+        if self.model != "arch2vec" and defaults:  # GAE / VGAE: no decoder dropout
             defaults["dropout"] = 0.0
         for name in ("epochs", "batch_size"):
             if getattr(self, name) == 0:
