@@ -360,12 +360,15 @@ def test_decoder_defaults_per_space_and_saved_runs_read_as_inner(tmp_path):
     from arch2vec.models.run import ensure_pretrained
 
     run = tmp_path / "run"
-    pretrain(small_config(tmp_path, epochs=1, batch_size=512), run, progress=False)
-    assert ensure_pretrained(small_config(tmp_path, epochs=1, batch_size=512), run) == run
+    pretrain(small_config(tmp_path, epochs=2, batch_size=1024), run, progress=False)
+    assert ensure_pretrained(small_config(tmp_path, epochs=2, batch_size=1024), run) == run
+    with pytest.raises(ValueError, match="holds a run of 2 epochs, more than the 1 asked for"):
+        ensure_pretrained(small_config(tmp_path, epochs=1, batch_size=1024), run)
+    other = small_config(tmp_path, epochs=2, batch_size=1024, decoder="bilinear")
     with pytest.raises(
         ValueError, match=r"cannot resume, the run was made with other \['decoder'\]"
     ):
-        ensure_pretrained(small_config(tmp_path, epochs=1, batch_size=512, decoder="bilinear"), run)
+        ensure_pretrained(other, run)
     with pytest.raises(SystemExit) as exit_info:
         main(["pretrain", "--space", "nb201", "--decoder", "outer", "--out", str(run)])
     assert exit_info.value.code == 2

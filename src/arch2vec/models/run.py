@@ -224,11 +224,18 @@ def ensure_pretrained(
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Train ``config`` into ``run_dir`` unless its checkpoint already has ``config.epochs``
-    epochs; a killed or shorter run is resumed. Returns ``run_dir``."""
+    epochs; a killed or shorter run is resumed, a run of another configuration or of more epochs
+    is refused. Returns ``run_dir``."""
     run_dir = Path(run_dir)
     if (run_dir / CHECKPOINT).is_file():
         _check_same_run(run_dir, config)
-        if load_checkpoint(run_dir)["epoch"] >= config.epochs:
+        done = load_checkpoint(run_dir)["epoch"]
+        if done > config.epochs:
+            raise ValueError(
+                f"{run_dir}: holds a run of {done} epochs, more than the {config.epochs} asked "
+                "for; its model is not this configuration's (use another directory)"
+            )
+        if done == config.epochs:
             return run_dir
     if log is not None:
         log(f"pre-training {config.model} on {config.space} ({config.epochs} epochs) -> {run_dir}")
