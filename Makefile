@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/arch2vec demo --out runs/demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests perf examples
+	$(BIN)/ruff format --check src tests perf examples
 
 # pytest-xdist: one test process per core (at most 4); PYTEST_WORKERS=0 runs them in this one
 PYTEST_WORKERS ?= auto
@@ -32,9 +32,9 @@ test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 4
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_nb101_enumerate.py
-	$(BIN)/python benchmarks/bench_darts_sample.py
-	$(BIN)/python benchmarks/bench_pretrain.py
+	$(BIN)/python perf/bench_nb101_enumerate.py
+	$(BIN)/python perf/bench_darts_sample.py
+	$(BIN)/python perf/bench_pretrain.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

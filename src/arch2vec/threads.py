@@ -1,7 +1,7 @@
 """Thread counts, chosen and set in one place for the command line, worker processes and
 in-process use alike: torch's intra-op pool and the BLAS / OpenMP pools NumPy and SciPy load.
 
-The default is one thread (:data:`DEFAULT`), measured (``benchmarks/bench_threads.py``,
+The default is one thread (:data:`DEFAULT`), measured (``perf/bench_threads.py``,
 BENCHMARKS.md "Speed on a shared CPU"): on a quiet 2-core machine two torch threads pre-train
 NB-201 only about 10 % faster than one, while with two other busy processes on the cores they
 take about twice as long as one (the threads wait on each other for cores that are taken), and

@@ -8,7 +8,7 @@ and writes ``tsne.json`` and ``tsne.png``.
 
 Why openTSNE and 500 iterations (250 of early exaggeration, 250 more): on 10,000 NB-201 cells it
 is ~10x faster than scikit-learn's Barnes-Hut t-SNE at 1,000 iterations, with the same
-trustworthiness (``python benchmarks/bench_tsne.py`` measures both in one run; BENCHMARKS.md).
+trustworthiness (``python perf/bench_tsne.py`` measures both in one run; BENCHMARKS.md).
 """
 
 from __future__ import annotations

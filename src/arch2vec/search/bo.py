@@ -58,7 +58,7 @@ gradient; the predictive variance projects only on the eigenvectors the observat
   all candidates; where the bound cannot help (EI underflows, a quarter of the pool remains) EI
   is computed for all, as before.
 
-Measured with ``python benchmarks/bench_bo.py --baseline-src <previous src>`` (one core per run,
+Measured with ``python perf/bench_bo.py --baseline-src <previous src>`` (one core per run,
 the same session; BENCHMARKS.md): NB-201 CIFAR-10 with the paper's protocol (about 100 queries)
 0.85 s per run instead of 1.51 s (1.8x; 30 of 30 runs made the same decisions); the
 600,000-cell DARTS pool, 100 queries, 10.9 s instead of 34.7 s (3.2x; 4 of 4 the same). What
@@ -133,7 +133,7 @@ class ArchBO(Strategy):
       part per iteration, in turn, so the pool is covered every ``len(candidates) / M``
       iterations: the proposal is the best EI of that part, not of the whole pool. This
       CHANGES decisions, for speed on very large pools (the 600,000-cell DARTS pool:
-      ``benchmarks/bench_bo.py`` measures the cost and the best reward found).
+      ``perf/bench_bo.py`` measures the cost and the best reward found).
     """
 
     name = "arch2vec-bo"

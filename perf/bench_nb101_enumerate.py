@@ -1,6 +1,6 @@
 """Time the NAS-Bench-101 enumeration and its cache; print one JSON line.
 
-Usage: ``python benchmarks/bench_nb101_enumerate.py [--workers W]``. Enumerates all 423,624 cells
+Usage: ``python perf/bench_nb101_enumerate.py [--workers W]``. Enumerates all 423,624 cells
 with their official hashes into a fresh temporary data directory (``build_s``), then loads the
 cache back (``load_s``). Peak memory is the resident-set high-water mark of this process and of the
 largest hashing worker process (they run at the same time, so their sum bounds the machine-wide

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_search.py --embeddings RUN_DIR [--strategy arch2vec-bo] [--runs 500]
+    python perf/bench_search.py --embeddings RUN_DIR [--strategy arch2vec-bo] [--runs 500]
         [--workers 2] [--file nb201_merged.csv] [--dataset cifar10] [--budget-seconds 12000]
 
 With ``--file`` the NB-201 paper protocol (``nb201-csv``: 12-epoch reward, 1.2e4 s on CIFAR-10);

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_lbo.py --embeddings RUN [--file nb201_merged.csv] [--runs 20]
+    python perf/bench_lbo.py --embeddings RUN [--file nb201_merged.csv] [--runs 20]
 
 ``RUN``: an NB-201 pre-training run (``arch2vec pretrain --space nb201``) or an ``embed`` file.
 Per dataset (CIFAR-10, CIFAR-100, ImageNet16-120; the paper's protocol: ``nb201-csv`` and its

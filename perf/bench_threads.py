@@ -3,7 +3,7 @@ defaults, on a quiet machine and with two busy processes competing for the cores
 
 Usage::
 
-    python benchmarks/bench_threads.py [--epochs 2] [--repeats 2] [--runs 2] [--load 2]
+    python perf/bench_threads.py [--epochs 2] [--repeats 2] [--runs 2] [--load 2]
 
 Measured, each ``--repeats`` times (the median is reported), alternating the settings so that
 they see the same machine:

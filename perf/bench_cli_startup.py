@@ -1,6 +1,6 @@
 """How long the user waits for light commands: ``arch2vec --help`` and friends, end to end.
 
-Usage: ``python benchmarks/bench_cli_startup.py [--repeats 7]``. Each command runs in a fresh
+Usage: ``python perf/bench_cli_startup.py [--repeats 7]``. Each command runs in a fresh
 process ``--repeats`` times; the median wall time is printed beside two references measured in
 the same run -- the bare interpreter (``python -c pass``) and ``python -c "import numpy"`` -- and
 the ratio to the bare interpreter, so the figure can be compared across machines whose per-call

@@ -1,6 +1,6 @@
 """Training throughput of the arch2vec autoencoder, against this machine's own sgemm speed.
 
-Usage: ``python benchmarks/bench_pretrain.py [--space nb101] [--seconds 10]
+Usage: ``python perf/bench_pretrain.py [--space nb101] [--seconds 10]
 [--configs 32x1 256x1 256x2] [--data-dir DIR] [--evaluate RUN_DIR]``.
 
 For each ``BATCHxTHREADS`` it runs full training steps (forward, loss, backward, Adam) of the

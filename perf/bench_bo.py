@@ -3,7 +3,7 @@
 Usage::
 
     git worktree add --detach /tmp/a2v-old <commit>    # the implementation to compare with
-    python benchmarks/bench_bo.py --baseline-src /tmp/a2v-old/src \\
+    python perf/bench_bo.py --baseline-src /tmp/a2v-old/src \\
         [--setups nb201,darts] [--nb201-runs 100] [--darts-runs 10] [--chunks 5] \\
         [--max-scored 100000] [--nb201-file ../shared/data/nb201/nb201_merged.csv] \\
         [--nb301-dir ../shared/data/nb301]

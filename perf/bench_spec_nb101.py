@@ -1,7 +1,7 @@
 """NAS-Bench-101 written as a spec (docs/spaces/nb101.toml): enumerate it and compare its hashes
 with the built-in space's.
 
-Usage: ``python benchmarks/bench_spec_nb101.py [--data-dir DIR]``. Enumerates the spec space from
+Usage: ``python perf/bench_spec_nb101.py [--data-dir DIR]``. Enumerates the spec space from
 scratch (a fresh cache) and, in the same run, the built-in ``nb101`` space (its own enumerator);
 prints the cell counts, whether the two sets of 423,624 official hashes are equal, both times and
 their ratio, and MD5 calls per second measured here (the hash is MD5-bound).

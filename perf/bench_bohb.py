@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_bohb.py [--file ../shared/data/nb101] [--runs 3] [--budget 2e5]
+    python perf/bench_bohb.py [--file ../shared/data/nb101] [--runs 3] [--budget 2e5]
 
 On ``nb101-30k`` (30,001 labelled cells of the 423,624: almost every TPE sample decodes to a
 cell outside the pool) seeds 0..runs-1 run with ``project=True`` (the default: a sample outside

@@ -1,6 +1,6 @@
 """Where a pre-trained autoencoder's reconstruction fails: per-edge and per-position errors.
 
-Usage: ``python benchmarks/decoder_errors.py RUN_DIR [--cells 20000] [--top 10]``.
+Usage: ``python perf/decoder_errors.py RUN_DIR [--cells 20000] [--top 10]``.
 
 Decodes the latent means of (up to ``--cells``) held-out cells of the run and prints, as JSON:
 the share of cells reconstructed exactly, how many wrong edges a cell has (a histogram), the

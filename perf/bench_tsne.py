@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_tsne.py [--embeddings RUN_OR_NPZ] [--n 10000] [--skip-baseline]
+    python perf/bench_tsne.py [--embeddings RUN_OR_NPZ] [--n 10000] [--skip-baseline]
 
 Embeds the same ``--n`` NB-201 cells (drawn by seed 0) twice: with
 :func:`arch2vec.analysis.tsne.tsne_map` (openTSNE, FFT gradients, 250 + 250 iterations, one

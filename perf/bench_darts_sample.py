@@ -1,6 +1,6 @@
 """Time the DARTS pool sampler; print one JSON line (seconds per stage, peak RSS).
 
-Usage: ``PYTHONPATH=src python benchmarks/bench_darts_sample.py [--samples 600000] [--seed 0]``.
+Usage: ``PYTHONPATH=src python perf/bench_darts_sample.py [--samples 600000] [--seed 0]``.
 ``sample_s`` is the sampler alone (the <= 60 s target); the other stages time what ``DartsSpace``
 does with the pool: build the DAG ``Cells``, check validity and hash. The work is vectorised NumPy
 (sorting and unique keys) and MD5 calls (one per cell), so the same-run references are
