@@ -23,13 +23,29 @@ demo: $(STAMP)
 	$(BIN)/arch2vec demo --out runs/demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests perf examples
-	$(BIN)/ruff format --check src tests perf examples
+	$(BIN)/ruff check src tests perf
+	$(BIN)/ruff format --check src tests perf
 
 # pytest-xdist: one test process per core (at most 4); PYTEST_WORKERS=0 runs them in this one
 PYTEST_WORKERS ?= auto
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 4
+
+# The documentation site (mkdocs.yml): README.md's sections, docs/*.md and the API reference from
+# the docstrings, into site/; --strict: a broken link or an unparsable docstring fails the build
+DOCS_STAMP := $(VENV)/.docs-stamp
+.PHONY: docs clean-docs
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict
+
+clean: clean-docs
+clean-docs:
+	rm -rf site
 
 bench: $(STAMP)
 	$(BIN)/python perf/bench_nb101_enumerate.py

@@ -1,5 +1,5 @@
-"""NAS-Bench-101 written as a spec (docs/spaces/nb101.toml): enumerate it and compare its hashes
-with the built-in space's.
+"""NAS-Bench-101 written as a spec (``spaces.example_spec("nb101")``, shipped with arch2vec):
+enumerate it and compare its hashes with the built-in space's.
 
 Usage: ``python perf/bench_spec_nb101.py [--data-dir DIR]``. Enumerates the spec space from
 scratch (a fresh cache) and, in the same run, the built-in ``nb101`` space (its own enumerator);
@@ -13,13 +13,12 @@ import argparse
 import json
 import tempfile
 import time
-from pathlib import Path
 
 from reference import md5_per_second
 
 from arch2vec import __version__, spaces
 
-SPEC = Path(__file__).resolve().parents[1] / "docs" / "spaces" / "nb101.toml"
+SPEC = spaces.example_spec("nb101")
 
 
 def main() -> None:

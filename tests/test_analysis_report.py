@@ -143,6 +143,10 @@ def test_html_report_is_self_contained(html_report, experiments):
     assert "<table>" in text and text.count("<tr>") == 1 + len(experiments)
     for strategy in ("random", "evolution"):
         assert f"<td>{strategy}</td>" in text
+    # the best cell's arch string wraps in its own column instead of widening the page
+    cells = re.findall(r'<td class="cell">([^<]+)</td>', text)
+    assert len(cells) == len(experiments) and all(c.startswith("|") for c in cells)
+    assert "td.cell{" in text and "overflow-wrap:anywhere" in text
     for png in html_report.parent.glob("*.png"):
         assert png.read_bytes()[:8] == PNG
 

@@ -16,7 +16,6 @@ from arch2vec.cli import main
 from arch2vec.models.embeddings import Embeddings
 from arch2vec.spaces.spec import SpecSpace
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "spaces"
 NB201 = "8a2ac7322d3caf71"  # the built-in NB-201 space (its 15,625 hashes in canonical order)
 NB101 = "55fcf44139c75404"  # the built-in NB-101 space (423,624 official hashes, pool order)
 TRI = {"name": "tri", "ops": ["a", "b", "c"], "ops_on": "edges", "edges": [[0, 1], [0, 2], [1, 2]]}
@@ -28,8 +27,8 @@ def data_dir(tmp_path_factory):
 
 
 def reordered(path: Path, name: str) -> Path:
-    """docs/spaces/nb201.toml with the op list reordered, named ``name``."""
-    text = (DOCS / "nb201.toml").read_text().replace('"nb201-spec"', f'"{name}"')
+    """The nb201 spec that ships with arch2vec with the op list reordered, named ``name``."""
+    text = spaces.example_spec("nb201").read_text().replace('"nb201-spec"', f'"{name}"')
     text = text.replace(
         '["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "skip_connect", "none"]',
         '["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]',
@@ -47,7 +46,7 @@ def test_the_builtin_fingerprints_and_what_they_depend_on(data_dir, nb101_space)
     assert SpecSpace({**TRI, "name": "other"}, data_dir=data_dir).fingerprint() == tri
     assert SpecSpace({**TRI, "ops": ["c", "b", "a"]}, data_dir=data_dir).fingerprint() != tri
     assert SpecSpace({**TRI, "ops": ["a", "b", "d"]}, data_dir=data_dir).fingerprint() != tri
-    spec = spaces.get(str(DOCS / "nb201.toml"), data_dir=data_dir)  # the same hash set
+    spec = spaces.get(str(spaces.example_spec("nb201")), data_dir=data_dir)  # the same hash set
     assert set(spec.hashes().tolist()) == set(spaces.get("nb201").hashes().tolist())
     assert spec.fingerprint() != NB201  # ... in another pool order, with other op names
 
@@ -85,7 +84,7 @@ def test_the_issue_case_is_refused_from_the_command_line(tmp_path, capsys):
 
 def test_embeddings_of_another_pool_are_refused_even_under_the_same_name(tmp_path, data_dir):
     builtin = spaces.get("nb201")
-    spec = spaces.get(str(DOCS / "nb201.toml"), data_dir=data_dir)
+    spec = spaces.get(str(spaces.example_spec("nb201")), data_dir=data_dir)
     vectors = np.zeros((15_625, 4), np.float32)
     of_spec = Embeddings.of_space(spec, vectors)
     assert of_spec.meta["space_fingerprint"] == spec.fingerprint()

@@ -1,7 +1,9 @@
-"""Data flows one way: spaces -> models -> benchmarks -> evaluators -> search -> analysis -> cli.
+"""Data flows one way: spaces -> models -> benchmarks -> evaluators -> search -> analysis -> cli
+(-> examples: the worked examples' scripts, which nothing imports).
 
-Read from the source (every import statement, module level or inside a function): no module
-imports a later stage, and no module imports itself back through others (no import cycle).
+Read from the source (every import statement, module level or inside a function; not those under
+``if TYPE_CHECKING:``, which never run): no module imports a later stage, and no module imports
+itself back through others (no import cycle).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "arch2vec"
-STAGES = ["spaces", "models", "benchmarks", "evaluators", "search", "analysis", "cli"]
+STAGES = ["spaces", "models", "benchmarks", "evaluators", "search", "analysis", "cli", "examples"]
 BASE = {
     "arch2vec",
     "arch2vec.io",
@@ -45,7 +47,17 @@ def imports(path: Path) -> set[str]:
     """The arch2vec modules ``path`` imports (``from a import b`` names module ``a.b`` if it is
     one, else ``a``)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    typing_only = {  # imports under ``if TYPE_CHECKING:`` name types; they never run
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
+        for stmt in block.body
+        for n in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

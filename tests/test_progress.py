@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from arch2vec import spaces
 from arch2vec.cli import main
 from arch2vec.progress import Progress
 
@@ -105,9 +106,7 @@ def test_quiet_and_verbose(search_args, capsys, monkeypatch):
 
 
 def test_space_build_counts_the_cells_it_hashes(tmp_path, capsys, monkeypatch):
-    from pathlib import Path
-
-    spec = Path(__file__).resolve().parents[1] / "docs" / "spaces" / "nb201.toml"
+    spec = spaces.example_spec("nb201")
     monkeypatch.setenv("ARCH2VEC_LOG_EVERY", "0")
     assert main(["space", "build", str(spec), "--data-dir", str(tmp_path)]) == 0
     err = capsys.readouterr().err.splitlines()
@@ -118,3 +117,13 @@ def test_space_build_counts_the_cells_it_hashes(tmp_path, capsys, monkeypatch):
     )
     assert main(["space", "build", str(spec), "--data-dir", str(tmp_path)]) == 0
     assert "hash" not in capsys.readouterr().err  # cached: nothing to hash
+
+
+def test_no_time_left_until_enough_is_done(caplog):
+    caplog.set_level(logging.INFO, logger="arch2vec")
+    with Progress(total=10_000, desc="search", unit="query", every=0) as bar:
+        bar.update(1)  # one query of 10,000: no guess at the time left
+        bar.update(199)  # 2 %: now it is measured
+    lines = [r.getMessage() for r in caplog.records if r.name == "arch2vec.progress"]
+    assert lines[0].startswith("search: 1/10,000 queries") and "left" not in lines[0]
+    assert "left" in lines[1]

@@ -92,7 +92,7 @@ def test_resume_warns_of_each_line_it_drops_and_redoes_the_run(
 
 
 def test_a_journal_line_with_a_bad_query_number_is_named(tmp_path, caplog):
-    from arch2vec.search.engine import Journal
+    from arch2vec.search.record import Journal
 
     path = tmp_path / "run_0000.jsonl"
     path.write_text('{"query": 0, "index": 5}\n{"query": "x", "index": 6}\n')

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from arch2vec import benchmarks, io, search
+from arch2vec import benchmarks, io, search, spaces
 from arch2vec.cli import main
 from arch2vec.evaluators.base import Evaluator
 
@@ -99,7 +99,7 @@ def test_two_searches_on_one_directory_at_once(tmp_path):
 
 def test_a_second_space_build_waits_for_the_first(tmp_path):
     """Two processes building one cache: the second waits for the lock, then loads."""
-    spec = Path(__file__).resolve().parents[1] / "docs" / "spaces" / "nb201.toml"
+    spec = spaces.example_spec("nb201")
     from arch2vec.spaces import spec as specs
 
     space = specs.load_space(spec, data_dir=tmp_path)

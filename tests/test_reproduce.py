@@ -158,6 +158,12 @@ def test_regret_plot_is_log_and_says_how_many_runs(tmp_path):
         assert ax.get_yscale() == "log"  # zeros do not switch the axis back to linear
         assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
         assert any("reached zero regret" in t.get_text() for t in ax.texts)
+        # bands only where their line is drawn, their edges above zero: no wedge down to a
+        # masked point (the lucky run's mean is zero: no band at all)
+        paths = [c.get_paths() for c in ax.collections]
+        assert len(paths) == 2 and paths[1] == [] or all(len(p.vertices) == 0 for p in paths[1])
+        ys = np.concatenate([p.vertices[:, 1] for p in paths[0]])
+        assert ys.size and (ys > 0).all()
     finally:
         pyplot().close(fig)
 

@@ -11,8 +11,9 @@ from conftest import run_on as run
 from arch2vec import benchmarks, spaces
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.search.base import Request, SearchProblem
-from arch2vec.search.evolution import CellEncoding, RegularizedEvolution, first_new, mutate
-from arch2vec.search.random import RandomSearch, sample_unvisited
+from arch2vec.search.discrete import CellEncoding, first_new, mutate, sample_unvisited
+from arch2vec.search.evolution import RegularizedEvolution
+from arch2vec.search.random import RandomSearch
 from arch2vec.search.reinforce import Reinforce
 from arch2vec.spaces.cells import edit_distance
 

@@ -14,7 +14,7 @@ from arch2vec import spaces
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.search.base import Request, SearchProblem
 from arch2vec.search.bo import ArchBO
-from arch2vec.search.evolution import CellEncoding
+from arch2vec.search.discrete import CellEncoding
 from arch2vec.search.local_bo import ArchLocalBO, neighbourhood, one_edit
 from arch2vec.spaces.cells import edit_distance
 

@@ -13,8 +13,6 @@ from arch2vec import benchmarks, search, spaces
 from arch2vec.cli import main
 from arch2vec.spaces.spec import SpaceSpec, SpecSpace
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "spaces"
-
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
@@ -22,7 +20,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_nb201_spec_is_the_builtin_space(data_dir):
-    spec = spaces.get(str(DOCS / "nb201.toml"), data_dir=data_dir)
+    spec = spaces.get(str(spaces.example_spec("nb201")), data_dir=data_dir)
     builtin = spaces.get("nb201")
     a, b = spec.all(), builtin.all()
     assert len(a) == len(b) == 15_625 and a.num_nodes == b.num_nodes == 8
@@ -37,7 +35,7 @@ def test_nb201_spec_is_the_builtin_space(data_dir):
 
 
 def test_cell6_enumeration_hash_and_native(data_dir):
-    space = spaces.get(str(DOCS / "cell6.toml"), data_dir=data_dir)
+    space = spaces.get(str(spaces.example_spec("cell6")), data_dir=data_dir)
     cells = space.all()
     assert len(cells) == 28_538 and cells.num_nodes == 6 and space.ops[1] == "conv3x3"
     assert space.is_valid(cells).all() and len(set(space.hashes().tolist())) == len(cells)
@@ -129,7 +127,7 @@ def test_a_malformed_spec_is_a_one_line_error_naming_the_field(tmp_path, text, m
 
 
 def test_the_cli_takes_a_spec_file_where_it_takes_a_space(tmp_path, capsys, data_dir):
-    spec = str(DOCS / "nb201.toml")
+    spec = str(spaces.example_spec("nb201"))
     argv = ["space", "export", spec, "--out", str(tmp_path / "cells.jsonl")]
     assert main([*argv, "--data-dir", str(data_dir)]) == 0
     rows = [json.loads(x) for x in (tmp_path / "cells.jsonl").read_text().splitlines()]
@@ -176,7 +174,7 @@ def test_own_nb201_measurements_as_a_benchmark(tmp_path):
 
 
 def test_own_results_by_hash_index_and_arrays(tmp_path, data_dir):
-    space = spaces.get(str(DOCS / "cell6.toml"), data_dir=data_dir)
+    space = spaces.get(str(spaces.example_spec("cell6")), data_dir=data_dir)
     h = space.hashes()
     path = write_csv(
         tmp_path / "r.csv",
@@ -223,7 +221,7 @@ def test_own_results_by_hash_index_and_arrays(tmp_path, data_dir):
 def test_a_bad_results_file_is_a_one_line_error_naming_the_row(
     tmp_path, data_dir, header, rows, message
 ):
-    space = spaces.get(str(DOCS / "cell6.toml"), data_dir=data_dir)
+    space = spaces.get(str(spaces.example_spec("cell6")), data_dir=data_dir)
     path = write_csv(tmp_path / "r.csv", header, rows)
     with pytest.raises(ValueError, match=message) as info:
         benchmarks.load("table", file=path, space=space)
@@ -231,7 +229,7 @@ def test_a_bad_results_file_is_a_one_line_error_naming_the_row(
 
 
 def test_garbled_bytes_and_parquet(tmp_path, data_dir):
-    space = spaces.get(str(DOCS / "cell6.toml"), data_dir=data_dir)
+    space = spaces.get(str(spaces.example_spec("cell6")), data_dir=data_dir)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"arch,reward\n0,\xff\xfe70\n")
     with pytest.raises(ValueError, match=r"bad.csv: not UTF-8 text \(byte 14\)"):
@@ -265,9 +263,9 @@ def test_query_names_cells_every_way_and_returns_every_column(capsys):
 def test_a_spec_knows_its_size_before_listing_a_cell(data_dir):
     """``SpaceSpec.size`` counts the cells without listing them (issue 19): exactly where the
     docs' specs and hand-made ones are enumerated, and an upper bound under op counts on nodes."""
-    assert SpaceSpec.load(DOCS / "nb101.toml").size() == (423_624, True)
-    assert SpaceSpec.load(DOCS / "nb201.toml").size() == (15_625, True)
-    bound, exact = SpaceSpec.load(DOCS / "cell6.toml").size()
+    assert SpaceSpec.load(spaces.example_spec("nb101")).size() == (423_624, True)
+    assert SpaceSpec.load(spaces.example_spec("nb201")).size() == (15_625, True)
+    bound, exact = SpaceSpec.load(spaces.example_spec("cell6")).size()
     assert bound >= 28_538 and not exact
     edges = {"name": "e", "ops": ["a", "b", "c"], "ops_on": "edges"}
     edges["edges"] = [[0, 1], [1, 2], [0, 2], [2, 3]]

@@ -14,7 +14,7 @@ Stages, each a subpackage, data flowing one way: ``spaces`` -> ``models`` -> ``b
 
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("arch2vec")
@@ -31,6 +31,13 @@ _OBJECTS = {
 }
 
 
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from arch2vec import analysis, benchmarks, evaluators, models, registry, search, spaces  # noqa: F401
+    from arch2vec.models.api import GAE, VGAE, Arch2Vec  # noqa: F401
+    from arch2vec.models.embeddings import Embeddings  # noqa: F401
+    from arch2vec.registry import load_plugins  # noqa: F401
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return import_module(f"arch2vec.{name}")
@@ -40,3 +47,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["__version__", *_SUBPACKAGES, *_OBJECTS]
+
+
+def __dir__() -> list[str]:
+    """The public names, lazy ones included (``dir(arch2vec)``, completion in a REPL)."""
+    return sorted(set(globals()) | set(__all__))

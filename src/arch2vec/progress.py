@@ -57,6 +57,10 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+ETA_AFTER = 0.02
+"""The share of the work done before a log line tells the time left."""
+
+
 class Progress:
     """Count ``total`` ``unit``\\ s of work named ``desc`` (``total`` None: unknown);
     ``enabled=False`` makes every call a no-op. Thread-safe; use it as a context manager or call
@@ -138,10 +142,19 @@ class Progress:
         parts = [f"{self.desc}: {'done, ' if done else ''}{count}", _duration(elapsed)]
         if rate:
             parts.append(f"{rate:,.{0 if rate >= 100 else 1}f} {units}/s")
-        if not done and self.total is not None and rate > 0 and self.n < self.total:
+        if not done and self._eta_known() and rate > 0:
             parts.append(f"about {_duration((self.total - self.n) / rate)} left")
         parts += [f"{k} {v}" for k, v in self._notes.items()]
         LOGGER.info(", ".join(parts))
+
+    def _eta_known(self) -> bool:
+        """Whether enough is done for a time left to mean something: at least
+        :data:`ETA_AFTER` of the work (and 3 units) since this bar started. One query of a
+        search that has 10,000 to go says nothing of how long they take."""
+        if self.total is None or self.n >= self.total:
+            return False
+        done = self.n - self._initial
+        return done >= 3 and done >= ETA_AFTER * (self.total - self._initial)
 
     def __enter__(self) -> Progress:
         return self

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from arch2vec.analysis.plots import fixed
 from arch2vec.analysis.report import final_values, load_experiment
 
 TOLERANCE = 1e-6
@@ -161,8 +162,8 @@ def markdown(table: dict[str, Any], names: Mapping[str, str] | None = None) -> s
 
 
 def _num(x: float | None, digits: int) -> str:
-    return "n/a" if x is None else f"{x:.{digits}f}"
+    return "n/a" if x is None else fixed(x, digits)
 
 
 def _pm(mean: float | None, std: float | None) -> str:
-    return "n/a" if mean is None else f"{mean:.3f} ± {std:.3f}"
+    return "n/a" if mean is None else f"{fixed(mean, 3)} ± {fixed(std, 3)}"

@@ -52,6 +52,12 @@ def regret_by_time(
     return out
 
 
+def fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, never "-0.00" (a regret of -1e-9 is no regret)."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def final_regret(rows: list[dict], optimum: float, key: str = "best_valid") -> np.ndarray:
     """``(runs,)`` regret after each run's last query (NaN for a run without any)."""
     return np.array(
@@ -146,10 +152,14 @@ def curves_figure(
     log = logy and bool(np.any(means > 0))
     for label, (x, mean, low, high) in curves.items():
         line = ax.plot(x, mean, label=label, lw=1.6)[0]
-        if log:  # the band's lower edge may be 0 where the mean is not
-            positive = mean[mean > 0]
-            low = np.maximum(low, positive.min() / 10 if positive.size else 0)
-        ax.fill_between(x, low, high, alpha=0.18, color=line.get_color(), lw=0)
+        where = None
+        if log:  # the band where the line is drawn, its edges kept above zero (no wedges
+            # from the last drawn point down to a masked one)
+            where = mean > 0
+            positive = mean[where]
+            floor = positive.min() / 10 if positive.size else 0
+            low, high = np.maximum(low, floor), np.maximum(high, floor)
+        ax.fill_between(x, low, high, where=where, alpha=0.18, color=line.get_color(), lw=0)
     if logx:
         ax.set_xscale("log")
     if log:

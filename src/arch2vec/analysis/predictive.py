@@ -62,6 +62,7 @@ import numpy as np
 
 from arch2vec import checks
 from arch2vec import threads as thread_counts
+from arch2vec.benchmarks.base import Benchmark
 from arch2vec.models.regressor import supervised_embedding
 from arch2vec.progress import Progress
 from arch2vec.spaces.cells import Cells
@@ -389,7 +390,7 @@ INCLUDE = ("arch2vec", "supervised", "flat")
 
 def run_predictive(
     embeddings: str | Path | None,
-    benchmark: str,
+    benchmark: str | Benchmark,
     out_dir: str | Path,
     train_size: int = 250,
     seeds: int = 10,
@@ -409,14 +410,15 @@ def run_predictive(
     ``out_dir/predictive.png``, and return the JSON's content.
 
     ``embeddings`` is a pre-training run directory or an ``.npz`` of ``arch2vec embed`` (needed
-    for ``"arch2vec"`` in ``include``); ``benchmark``, ``dataset``, ``file``, ``data_dir`` are
-    those of :func:`arch2vec.benchmarks.load` (``columns``: a ``table`` benchmark's, over the
-    embeddings' space). The target is the benchmark's validation accuracy (its search reward
-    where it has none; percent) on the cells that have one -- and, with ``min_accuracy``, at
-    least that accuracy (a pool without the diverged cells, whose ~10 % accuracy in a training
-    set ruins the GP fit of every representation; the paper's protocol keeps them: None); see
-    :func:`evaluate_predictive` for the protocol and
-    :func:`supervised_embedding` (``supervised_options``) for the supervised representation.
+    for ``"arch2vec"`` in ``include``); ``benchmark`` (a name, or a loaded Benchmark),
+    ``dataset``, ``file``, ``data_dir`` are those of :func:`arch2vec.benchmarks.load`
+    (``columns``: a ``table`` benchmark's, over the embeddings' space). The target is the
+    benchmark's validation accuracy (its search reward where it has none; percent) on the cells
+    that have one -- and, with ``min_accuracy``, at least that accuracy (a pool without the
+    diverged cells, whose ~10 % accuracy in a training set ruins the GP fit of every
+    representation; the paper's protocol keeps them: None); see :func:`evaluate_predictive` for
+    the protocol and :func:`supervised_embedding` (``supervised_options``) for the supervised
+    representation.
     ``threads`` sets torch's thread count (None: leave it); ``progress``: count the GP fits.
     """
     from arch2vec import __version__, benchmarks, io, spaces

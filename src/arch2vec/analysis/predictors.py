@@ -82,6 +82,7 @@ import numpy as np
 from arch2vec import checks
 from arch2vec import threads as thread_counts
 from arch2vec.analysis.predictive import Features, flat_encoding, gp_predict, jsonable, sample_std
+from arch2vec.benchmarks.base import Benchmark
 from arch2vec.progress import Progress
 
 _log = logging.getLogger(__name__)
@@ -607,7 +608,7 @@ def embeddings_by_name(
 
 def run_predictors(
     embeddings: Sequence[str | Path] | Mapping[str, str | Path] | None,
-    benchmark: str,
+    benchmark: str | Benchmark,
     out_dir: str | Path,
     train_sizes: Sequence[int] = TRAIN_SIZES,
     seeds: int = 10,
@@ -630,8 +631,9 @@ def run_predictors(
 
     ``embeddings``: pre-training run directories or ``.npz`` files of ``arch2vec embed``, named
     by :func:`embeddings_by_name` (all of one space); ``include``: the other representations
-    (``flat``, ``path``, ``supervised``; see the module's docstring); ``benchmark``,
-    ``dataset``, ``file``, ``data_dir``, ``columns`` as in :func:`arch2vec.benchmarks.load`. The
+    (``flat``, ``path``, ``supervised``; see the module's docstring); ``benchmark`` (a name,
+    or a loaded Benchmark), ``dataset``, ``file``, ``data_dir``, ``columns`` as in
+    :func:`arch2vec.benchmarks.load`. The
     target is the benchmark's validation accuracy (its search reward where it has none; percent)
     on the pool cells that have one. ``supervised_options`` go to
     :func:`~arch2vec.models.regressor.supervised_embedding` and ``ensemble_options`` to

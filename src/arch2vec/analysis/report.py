@@ -23,6 +23,7 @@ import numpy as np
 
 from arch2vec import __version__, io
 from arch2vec.analysis import plots
+from arch2vec.analysis.plots import fixed
 from arch2vec.search import record
 
 _log = logging.getLogger(__name__)
@@ -258,11 +259,11 @@ def _plot_group(group: dict[str, Any], out_dir: Path, slug: str) -> dict[str, Pa
 
 
 def _fmt(value, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    return "n/a" if value is None else fixed(value, digits)
 
 
 def _pm(mean, std, digits: int = 2) -> str:
-    return "n/a" if mean is None else f"{mean:.{digits}f} ± {_fmt(std, digits)}"
+    return "n/a" if mean is None else f"{fixed(mean, digits)} ± {_fmt(std, digits)}"
 
 
 TABLE_HEADER = (
@@ -320,9 +321,14 @@ def _markdown(groups: list[dict[str, Any]], pngs: list[dict[str, Path]], out_dir
 
 _CSS = (
     "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-    "table{border-collapse:collapse;margin:1em 0}"
-    "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:right}"
+    "table{border-collapse:collapse;margin:1em 0;width:100%;table-layout:auto}"
+    "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:right;vertical-align:top}"
+    "th{font-size:.85em;hyphens:auto}"
     "th:nth-child(-n+2),td:nth-child(-n+2){text-align:left}"
+    # the best cell (an arch string or genotype can be hundreds of characters) wraps anywhere
+    # in a column of its own width instead of widening the table past the page
+    "td.cell{text-align:left;font-family:monospace;font-size:.8em;overflow-wrap:anywhere;"
+    "word-break:break-all;min-width:16em;max-width:28em}"
     "img{max-width:100%;margin:.5em 0}"
 )
 
@@ -348,7 +354,8 @@ def _html(groups: list[dict[str, Any]], pngs: list[dict[str, Path]]) -> str:
             parts.append(
                 "<tr>"
                 + f'<td title="{esc(e["summary"]["experiment"])}">{esc(cells[0])}</td>'
-                + "".join(f"<td>{esc(c)}</td>" for c in cells[1:])
+                + "".join(f"<td>{esc(c)}</td>" for c in cells[1:-1])
+                + f'<td class="cell">{esc(cells[-1])}</td>'
                 + "</tr>"
             )
         parts.append("</tbody></table>")

@@ -206,7 +206,7 @@ def table3(
             result = search.run(
                 strategy,
                 evaluator,
-                embeddings=embeddings if strategy.startswith("arch2vec") else None,
+                embeddings=embeddings if _needs_embeddings(strategy) else None,
                 params=TABLE3_HYPER.get(strategy, {}),
                 runs=runs,
                 budget_seconds=TABLE3_BUDGETS[dataset],
@@ -359,7 +359,7 @@ def demo(
         search.run(
             strategy,
             bench,
-            embeddings=embeddings if strategy.startswith("arch2vec") else None,
+            embeddings=embeddings if _needs_embeddings(strategy) else None,
             params=TABLE3_HYPER.get(strategy, {}),
             runs=runs,
             budget_queries=queries,
@@ -450,12 +450,17 @@ def _embeddings_for(
     progress: bool,
     log: Callable[[str], None],
 ) -> Any:
-    """``embeddings``; or, where none are given and an arch2vec strategy needs them, the
+    """``embeddings``; or, where none are given and a strategy needs them, the
     pre-training run of ``space`` in ``out_dir/pretrain-<space>`` (trained once, then reused)."""
-    if embeddings is not None or not any(s.startswith("arch2vec") for s in strategies):
+    if embeddings is not None or not any(_needs_embeddings(s) for s in strategies):
         return embeddings
     config = PretrainConfig(space=space, seed=seed, data_dir=data_dir)
     return ensure_pretrained(config, out_dir / f"pretrain-{space}", progress, log)
+
+
+def _needs_embeddings(strategy: str) -> bool:
+    """Whether the registered strategy ``strategy`` searches the embeddings (its class says)."""
+    return bool(search.get(strategy).needs_embeddings)
 
 
 def _write_table(
@@ -496,7 +501,7 @@ def _search_rows(
         result = search.run(
             strategy,
             evaluator,
-            embeddings=embeddings if strategy.startswith("arch2vec") else None,
+            embeddings=embeddings if _needs_embeddings(strategy) else None,
             params=hyper.get(strategy, {}),
             out_dir=json_file.parent / strategy,
             resume=True,

@@ -28,6 +28,7 @@ import numpy as np
 
 from arch2vec.analysis.draw import draw_cells
 from arch2vec.analysis.plots import pyplot, save_figure
+from arch2vec.benchmarks.base import Benchmark
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells, edit_distance
 
@@ -450,7 +451,7 @@ def run_smoothness(
 def smoothness_of_run(
     embeddings: str | Path,
     out_dir: str | Path,
-    benchmark: str | None = None,
+    benchmark: str | Benchmark | None = None,
     dataset: str | None = None,
     file: str | Path | None = None,
     data_dir: str | Path | None = None,
@@ -484,7 +485,7 @@ def smoothness_of_run(
         pool = bench.pool[np.isfinite(accuracy[bench.pool])]
         size = min(int(train_size), len(pool))
         if size < 2:
-            raise ValueError(f"benchmark {benchmark} has fewer than 2 cells with an accuracy")
+            raise ValueError(f"benchmark {bench.name} has fewer than 2 cells with an accuracy")
         train = np.sort(np.random.default_rng(seed).choice(pool, size, replace=False))
         if log is not None:
             log(f"training the supervised encoder on {size} cells of {bench.name}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from arch2vec import __version__, benchmarks, io
 from arch2vec.analysis.plots import pyplot, save_figure
+from arch2vec.benchmarks.base import Benchmark
 from arch2vec.progress import Progress
 
 MAX_PERPLEXITY = 10_000.0
@@ -183,7 +184,7 @@ def plot_tsne(
 
 def run_tsne(
     embeddings: str | Path,
-    benchmark: str = "nb201",
+    benchmark: str | Benchmark = "nb201",
     out_dir: str | Path = ".",
     n: int = 10_000,
     seed: int = 0,

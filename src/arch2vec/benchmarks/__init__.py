@@ -54,7 +54,7 @@ def info(name: str) -> BenchmarkInfo:
 
 
 def load(
-    name: str,
+    name: str | Benchmark,
     dataset: str | None = None,
     file: str | Path | None = None,
     data_dir: str | Path | None = None,
@@ -66,7 +66,16 @@ def load(
 
     ``space`` (a SearchSpace or its name or spec file): the space of a benchmark over any space
     (``table``), else checked against the benchmark's; ``columns``: the ``table`` benchmark's
-    column names by role."""
+    column names by role. A :class:`Benchmark` given as ``name`` is returned as it is (checked
+    against a ``space`` object), so that whatever takes a benchmark's name takes a loaded one
+    too; it takes no ``dataset``, ``file`` or ``columns``."""
+    if isinstance(name, Benchmark):
+        extra = [k for k, v in (("dataset", dataset), ("file", file), ("columns", columns)) if v]
+        if extra:
+            raise ValueError(f"benchmark {name.name} is loaded already: it takes no {extra[0]}")
+        if space is not None and hasattr(space, "fingerprint"):
+            name.check_space(space)
+        return name
     meta = BENCHMARKS[name]
     dataset = dataset or (meta.datasets[0] if meta.datasets else "custom")
     if meta.datasets and dataset not in meta.datasets:

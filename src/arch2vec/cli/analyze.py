@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from arch2vec.cli.common import key_values, log, parent, positive, print_json
+from arch2vec.cli.common import benchmark_of, log, parent, positive, print_json
 
 PREDICTORS_OUT = "runs/analysis/predictors"
 
@@ -16,7 +16,7 @@ def cmd_predictive(args: argparse.Namespace) -> int:
 
     result = run_predictive(
         args.embeddings,
-        args.benchmark,
+        benchmark_of(args, embeddings=args.embeddings),
         args.out,
         train_size=args.train_size,
         seeds=args.seeds,
@@ -24,10 +24,7 @@ def cmd_predictive(args: argparse.Namespace) -> int:
         seed=args.seed,
         **({"include": args.include} if args.include else {}),
         min_accuracy=args.min_accuracy,
-        dataset=args.dataset,
-        file=args.file,
         data_dir=args.data_dir,
-        columns=key_values(args.column, "--column"),
         progress=not args.json,
     )
     if args.json:
@@ -43,21 +40,25 @@ def cmd_predictive(args: argparse.Namespace) -> int:
 
 
 def cmd_predictors(args: argparse.Namespace) -> int:
-    from arch2vec.analysis.predictors import INCLUDE, REGRESSORS, run_predictors, table_rows
+    from arch2vec.analysis.predictors import (
+        INCLUDE,
+        REGRESSORS,
+        embeddings_by_name,
+        run_predictors,
+        table_rows,
+    )
 
+    first = next(iter(embeddings_by_name(args.embeddings).values()), None)
     result = run_predictors(
         args.embeddings,
-        args.benchmark,
+        benchmark_of(args, embeddings=first),
         args.out,
         train_sizes=args.train_sizes,
         seeds=args.seeds,
         regressors=args.regressors or tuple(REGRESSORS),
         include=INCLUDE if args.include is None else args.include,
         seed=args.seed,
-        dataset=args.dataset,
-        file=args.file,
         data_dir=args.data_dir,
-        columns=key_values(args.column, "--column"),
         progress=not args.json,
         functional=args.functional,
     )
@@ -88,9 +89,7 @@ def cmd_smoothness(args: argparse.Namespace) -> int:
     result = smoothness_of_run(
         args.embeddings,
         args.out,
-        benchmark=args.benchmark,
-        dataset=args.dataset,
-        file=args.file,
+        benchmark=benchmark_of(args, embeddings=args.embeddings),
         data_dir=args.data_dir,
         train_size=args.train_size,
         walk_length=args.walk_length,
@@ -98,7 +97,6 @@ def cmd_smoothness(args: argparse.Namespace) -> int:
         nn_steps=args.steps,
         seed=args.seed,
         log=None if args.json else log,
-        columns=key_values(args.column, "--column"),
     )
     if args.json:
         brief = {
@@ -127,15 +125,12 @@ def cmd_tsne(args: argparse.Namespace) -> int:
 
     result = run_tsne(
         args.embeddings,
-        args.benchmark,
+        benchmark_of(args, embeddings=args.embeddings),
         args.out,
         n=args.n,
         seed=args.seed,
         perplexity=args.perplexity,
-        dataset=args.dataset,
-        file=args.file,
         data_dir=args.data_dir,
-        columns=key_values(args.column, "--column"),
     )
     if args.json:
         print_json({k: result[k] for k in ("config", "kl_divergence", "seconds")})
@@ -316,7 +311,7 @@ def add(commands: Any) -> None:
         help="compare search experiments: regret curves, ECDF, tables (HTML or Markdown)",
         description="For search experiment folders (written by arch2vec search / reproduce, on "
         "a table, the NB-301 surrogate or training): mean regret vs simulated time and vs "
-        "queries with 95%% bands, the empirical CDF of final regret (paper Figure 5) and a "
+        "queries with 95% bands, the empirical CDF of final regret (paper Figure 5) and a "
         "summary table, grouped by benchmark and dataset.",
     )
     rp.add_argument("dirs", nargs="+", metavar="DIR", help="experiment directories")
@@ -324,6 +319,6 @@ def add(commands: Any) -> None:
         "--format",
         choices=["html", "markdown"],
         default="html",
-        help="html: one self-contained file; markdown: report.md linking the PNGs",
+        help="html: one self-contained file (default); markdown: report.md linking the PNGs",
     )
     rp.set_defaults(func=cmd_report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from arch2vec.cli.common import key_values, parent, print_json
+from arch2vec.cli.common import benchmark_of, parent, print_json
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -15,20 +15,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    name_width = max(len(row["benchmark"]) for row in rows) + 1
+    space_width = max(len(row["space"]) for row in rows) + 1
     for row in rows:
         file_note = " (--file)" if row["needs_file"] else ""
-        print(f"{row['benchmark']:<10} {row['space']:<6} {', '.join(row['datasets'])}{file_note}")
-        print(f"           {row['description']}")
+        datasets = ", ".join(row["datasets"]) or "custom"
+        print(f"{row['benchmark']:<{name_width}}{row['space']:<{space_width}}{datasets}{file_note}")
+        print(f"{'':<{name_width}}{row['description']}")
     return 0
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from arch2vec import benchmarks
-
-    columns = key_values(args.column, "--column")
-    return benchmarks.load(
-        args.name, args.dataset, args.file, args.data_dir, space=args.space, columns=columns
-    )
+    return benchmark_of(args, space=args.space, name=args.name)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

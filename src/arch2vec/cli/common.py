@@ -88,7 +88,11 @@ def parent(*options: str, out: str | None = None, seed_help: str = "random seed"
                 "--workers", type=positive, metavar="W", help="processes (default: one per core)"
             )
         elif option == "benchmark":
-            p.add_argument("--dataset", help="cifar10 (default), cifar100, imagenet16-120 (NB-201)")
+            p.add_argument(
+                "--dataset",
+                help="the benchmark's dataset (default: its first; NB-201: cifar10, cifar100, "
+                "imagenet16-120; `arch2vec bench list` shows each benchmark's)",
+            )
             p.add_argument("--file", metavar="F", help="data file of benchmarks that read one")
             p.add_argument(
                 "--column",
@@ -111,6 +115,33 @@ def key_values(items: list[str] | None, what: str) -> dict[str, str]:
             raise ValueError(f"{what} {item!r}: expected KEY=VALUE")
         out[key] = value
     return out
+
+
+def benchmark_of(
+    args: argparse.Namespace, space: Any = None, embeddings: Any = None, name: str | None = None
+) -> Any:
+    """The benchmark the common options name (``--benchmark``, or ``name``; ``--dataset``,
+    ``--file``, ``--column``, ``--data-dir``), loaded once for the command, or None without
+    one. Its cells are of ``space`` (an object, a name or a spec file), or of the space of
+    ``embeddings`` (a pre-training run or ``.npz``) where no space is given: a ``table``
+    benchmark's space, another benchmark's checked before its file is read."""
+    name = name or getattr(args, "benchmark", None)
+    if not name:
+        return None
+    from arch2vec import benchmarks
+
+    if space is None and embeddings is not None:  # checked against the benchmark's first
+        from arch2vec.models.run import load_embeddings
+
+        space = load_embeddings(embeddings).load_space(args.data_dir)
+    return benchmarks.load(
+        name,
+        args.dataset,
+        args.file,
+        args.data_dir,
+        space=space,
+        columns=key_values(getattr(args, "column", None), "--column"),
+    )
 
 
 def log(message: str) -> None:

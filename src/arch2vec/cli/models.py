@@ -86,6 +86,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from arch2vec.models.run import save_embeddings
 
+    if args.out is not None and Path(args.out).exists() and not args.overwrite:
+        raise ValueError(f"{args.out}: already exists (--overwrite replaces it)")
     out, emb = save_embeddings(args.run_dir, args.out, overwrite=args.overwrite)
     log(f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings to {out}")
     return 0
@@ -118,7 +120,7 @@ def add(commands: Any) -> None:
         ],
         help="pre-train an autoencoder on a space (no accuracies needed)",
         description="Train arch2vec (variational GIN autoencoder) or the GAE / VGAE baselines on "
-        "90%% of a space's cells (split by --seed), checkpointing after every epoch.",
+        "90% of a space's cells (split by --seed), checkpointing after every epoch.",
     )
     pre.add_argument("--space", required=True, help="the search space (nb101, nb201, darts, ...)")
     pre.add_argument("--model", default="arch2vec", choices=MODELS, help="(default: arch2vec)")

@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from arch2vec.cli.common import key_values, parent, positive, print_json, print_table
+from arch2vec.cli.common import benchmark_of, key_values, parent, positive, print_json, print_table
 
 
-def parse_params(items: list[str] | None) -> dict[str, Any]:
+def parse_params(items: list[str] | None, what: str = "strategy parameter") -> dict[str, Any]:
     """``KEY=VALUE`` strings as a dict, values read as JSON where they parse (``5``, ``0.4``,
     ``true``, ``[1, 2]``), else as text."""
     params: dict[str, Any] = {}
-    for key, value in key_values(items, "strategy parameter").items():
+    for key, value in key_values(items, what).items():
         try:
             params[key.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:
@@ -27,29 +27,31 @@ def evaluator_of(args: argparse.Namespace, space: Any = None) -> Any:
     ``--benchmark``."""
     from arch2vec import evaluators
 
+    options = parse_params(args.evaluator_option, "evaluator option")
+    if options and not args.evaluator:
+        raise ValueError("--evaluator-option is for an --evaluator, not a --benchmark table")
     if args.evaluator == "nb301":
-        if not args.surrogate_dir:
+        options = {"surrogate_dir": args.surrogate_dir, **options}
+        if not options["surrogate_dir"]:
             raise ValueError("evaluator nb301 needs the surrogate folder (--surrogate-dir)")
-        return evaluators.make("nb301", surrogate_dir=args.surrogate_dir)
-    if args.evaluator == "train":
-        if not args.data:
+    elif args.evaluator == "train":
+        options = {
+            "data": args.data,
+            "epochs": args.epochs,
+            "layers": args.layers,
+            "channels": args.channels,
+            "batch_size": args.batch_size,
+            "seed": args.seed,
+            "device": args.device,
+            **options,
+        }
+        if not options["data"]:
             raise ValueError("evaluator train needs a CIFAR-10 python-pickle folder (--data)")
-        return evaluators.make(
-            "train",
-            data=args.data,
-            epochs=args.epochs,
-            layers=args.layers,
-            channels=args.channels,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            device=args.device,
-        )
     if args.evaluator:
-        return evaluators.make(args.evaluator)
-    columns = key_values(args.column, "--column")
-    return evaluators.from_benchmark(
-        args.benchmark, args.dataset, args.file, args.data_dir, space=space, columns=columns
-    )
+        return evaluators.make(args.evaluator, **options)
+    from arch2vec.evaluators.table import TableEvaluator
+
+    return TableEvaluator(benchmark_of(args, space))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -169,6 +171,13 @@ def add(commands: Any) -> None:
         help=f"one of {', '.join(evaluators.EVALUATORS)}: nb301, the NAS-Bench-301 surrogate "
         "(needs --surrogate-dir, pip install 'arch2vec[nb301]'); train: train each DARTS cell on "
         "CIFAR-10 (needs --data)",
+    )
+    ev.add_argument(
+        "--evaluator-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the evaluator, repeatable (a plugin evaluator's keyword parameters; "
+        "values read as JSON where they parse, else as text)",
     )
     ev.add_argument("--surrogate-dir", metavar="DIR", help="YAHPO Gym v2 nb301 folder")
     ev.add_argument("--data", metavar="DIR", help="CIFAR-10 python-pickle folder (train)")

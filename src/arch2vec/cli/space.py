@@ -1,12 +1,14 @@
-"""``arch2vec space build|info|export``."""
+"""``arch2vec space build|info|export|spec``."""
 
 from __future__ import annotations
 
 import argparse
 import inspect
 import time
+from pathlib import Path
 from typing import Any
 
+from arch2vec import checks
 from arch2vec.cli.common import log, parent, positive, print_json
 
 
@@ -14,7 +16,13 @@ def _space(args: argparse.Namespace, rebuild: bool = False) -> Any:
     """The space of ``args``, its cache built (with a word on stderr) if missing."""
     from arch2vec import spaces
 
-    space = spaces.get(args.space, data_dir=args.data_dir, samples=args.samples, seed=args.seed)
+    takes = spaces.options_of(args.space) if args.space in spaces.SPACES else ()
+    options = {"samples": args.samples}  # refused by a space without one, where given
+    seed = checks.seed(args.seed)
+    if takes is None or "seed" in takes:  # the common --seed: the pool's, where it has one
+        options["seed"] = seed
+    options = {k: v for k, v in options.items() if v is not None}  # the space's defaults
+    space = spaces.get(args.space, data_dir=args.data_dir, **options)
     if hasattr(space, "build"):
         if space.name == "nb101" and (rebuild or not space.cache_path.is_file()):
             log("enumerating NAS-Bench-101 (once; seconds to a minute)...")
@@ -66,6 +74,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spec(args: argparse.Namespace) -> int:
+    from arch2vec import spaces
+    from arch2vec.spaces.spec import SpaceSpec
+
+    if args.name is None:
+        if args.out is not None or args.overwrite:
+            raise ValueError(
+                f"--out and --overwrite need a NAME ({', '.join(spaces.example_specs())})"
+            )
+        for name in spaces.example_specs():
+            print(f"{name:<7} {SpaceSpec.load(spaces.example_spec(name)).description}")
+        return 0
+    spaces.example_spec(args.name)  # an unknown name first: one line that lists the known ones
+    out = Path(args.out if args.out is not None else f"{args.name}.toml")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"{out}: already exists (--overwrite replaces it)")
+    spaces.export_spec(args.name, out, overwrite=True)
+    log(f"wrote the {args.name} spec to {out}")
+    return 0
+
+
 def add(commands: Any) -> None:
     from arch2vec import spaces
 
@@ -83,7 +112,6 @@ def add(commands: Any) -> None:
     common.add_argument(
         "--samples",
         type=positive,
-        default=600_000,
         metavar="N",
         help="DARTS only: number of distinct cells in the sampled pool (default: 600000, "
         "as in the paper)",
@@ -115,3 +143,19 @@ def add(commands: Any) -> None:
     )
     export.add_argument("--out", required=True, metavar="FILE.jsonl", help="output file")
     export.set_defaults(func=cmd_export)
+    spec = sub.add_parser(
+        "spec",
+        help="write a spec file that ships with arch2vec",
+        description="Write a copy of a space spec that ships with arch2vec (cell6: the made-up "
+        "space of the worked example; nb101, nb201: the built-in spaces written as specs), to "
+        "read, edit and use wherever a space name goes. Without NAME: list them.",
+    )
+    spec.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help=f"the spec ({', '.join(spaces.example_specs())}); omitted: list them",
+    )
+    spec.add_argument("--out", metavar="FILE", help="output file (default: NAME.toml, here)")
+    spec.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    spec.set_defaults(func=cmd_spec)

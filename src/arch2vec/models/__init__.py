@@ -6,6 +6,8 @@ resumable run directory), ``.embed()`` gives :class:`Embeddings` of the whole po
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from arch2vec.registry import lazy_attributes
 
 MODELS = ("arch2vec", "gae", "vgae")
@@ -24,7 +26,17 @@ _LAZY = {
 }
 
 
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from arch2vec.models.api import GAE, VGAE, Arch2Vec  # noqa: F401
+    from arch2vec.models.embeddings import Embeddings  # noqa: F401
+    from arch2vec.models.run import evaluate_run, load_embeddings, pretrain  # noqa: F401
+    from arch2vec.models.train import PretrainConfig  # noqa: F401
+
 __getattr__ = lazy_attributes("arch2vec.models", _LAZY)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = ["DECODERS", "MODELS", *_LAZY]

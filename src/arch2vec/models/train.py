@@ -220,12 +220,14 @@ class PretrainConfig:
         return d
 
     def load_space(self) -> spaces.SearchSpace:
+        registered = self.spec is None and self.space in spaces.SPACES
+        takes = spaces.options_of(self.space) if registered else ()
+        pool = {"samples": self.samples, "seed": self.pool_seed}  # a sampled space's (DARTS)
         return spaces.get(
             self.space,
             data_dir=self.data_dir,
-            samples=self.samples,
-            seed=self.pool_seed,
             spec=self.spec,
+            **{k: v for k, v in pool.items() if takes is None or k in takes},
         )
 
 

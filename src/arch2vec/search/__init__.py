@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch2vec.registry import Registry, lazy_attributes
 
@@ -50,7 +50,25 @@ _LAZY = {
 }
 
 
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from arch2vec.search.base import Request, Strategy  # noqa: F401
+    from arch2vec.search.bo import ArchBO  # noqa: F401
+    from arch2vec.search.bohb import BOHB  # noqa: F401
+    from arch2vec.search.budget import Budget  # noqa: F401
+    from arch2vec.search.engine import Trace  # noqa: F401
+    from arch2vec.search.evolution import RegularizedEvolution  # noqa: F401
+    from arch2vec.search.experiment import SearchResult, run  # noqa: F401
+    from arch2vec.search.local_bo import ArchLocalBO  # noqa: F401
+    from arch2vec.search.random import RandomSearch  # noqa: F401
+    from arch2vec.search.reinforce import Reinforce  # noqa: F401
+    from arch2vec.search.rl import ArchRL  # noqa: F401
+    from arch2vec.search.supervised import SupervisedBO, SupervisedRL  # noqa: F401
+
 __getattr__ = lazy_attributes("arch2vec.search", _LAZY)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def get(name: str) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -135,6 +136,51 @@ class Range:
         return checks.number(name, value, self.lo, self.hi, lo_open=self.lo_open)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A text parameter that takes one of ``values``."""
+
+    values: tuple[str, ...]
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.values:
+            expected = " or ".join(repr(v) for v in self.values)
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list parameter: its items each a text (``item`` None) or in a :class:`Range`, and, where
+    ``length`` is given, exactly that many (``increasing``: each above the one before)."""
+
+    item: Range | None = None
+    length: int | None = None
+    increasing: bool = False
+
+    def check(self, name: str, value: Any) -> list[Any]:
+        what = "names" if self.item is None else "numbers"
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"{name} must be a list of {what}, got {value!r}")
+        if self.length is not None and len(value) != self.length:
+            raise ValueError(f"{name} must hold {self.length} {what}, got {len(value)}")
+        out = []
+        for k, v in enumerate(value):
+            if self.item is None:
+                if not isinstance(v, str):
+                    raise ValueError(f"{name}[{k}] must be a name, got {v!r}")
+                out.append(v)
+            else:
+                out.append(self.item.check(f"{name}[{k}]", v))
+        if self.increasing and any(a >= b for a, b in zip(out, out[1:], strict=False)):
+            raise ValueError(f"{name} must increase, got {list(value)!r}")
+        return out
+
+
+BASE_KEYWORDS = ("embeddings", "candidates", "seed")
+"""The keywords every strategy takes from :class:`Strategy` (not parameters of a search)."""
+
+
 class Strategy(ABC):
     """Propose cells (``ask``), learn from their rewards (``tell``); see the module docstring.
 
@@ -144,9 +190,15 @@ class Strategy(ABC):
 
     name: ClassVar[str] = "strategy"
     needs_embeddings: ClassVar[bool] = False
-    ranges: ClassVar[dict[str, Range]] = {}
-    """The kind and range of each numeric parameter, checked by :func:`check_params`; a parent
-    strategy's ranges hold for a subclass unless it declares its own."""
+    random_start: ClassVar[str | None] = None
+    """The parameter that counts the random cells proposed before the strategy uses what it
+    has learnt (evolution: ``population``; the BOs: ``init``), if it has one: a search whose
+    budget holds no more queries than that is random search, which :func:`~arch2vec.search.
+    plan.plan` says."""
+    ranges: ClassVar[dict[str, Range | Choice | Items]] = {}
+    """Each parameter's declaration, checked by :func:`check_params` and the constructor: a
+    number's kind and range (:class:`Range`), a text's values (:class:`Choice`), a list's items
+    (:class:`Items`); a parent strategy's hold for a subclass unless it declares its own."""
 
     def __init__(
         self,
@@ -158,32 +210,69 @@ class Strategy(ABC):
     ) -> None:
         if self.needs_embeddings and embeddings is None:
             raise ValueError(f"strategy {self.name} needs embeddings of the cells")
+        if isinstance(embeddings, (str, os.PathLike)):  # a pre-training run, as search.run takes
+            from arch2vec.models.run import load_embeddings
+
+            embeddings = load_embeddings(embeddings)
         self.problem = SearchProblem.of(as_space(space), candidates, embeddings)
         if not isinstance(seed, np.random.Generator):
             seed = np.random.default_rng(checks.seed(seed))
         self.rng = seed
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A strategy's constructor checks its declared ranges (:attr:`ranges`) first, so that
-        building one from Python gives the errors :func:`check_params` gives a search."""
+        """A strategy's constructor checks its declared parameters (:attr:`ranges`) first, so
+        that building one from Python gives the errors :func:`check_params` gives a search; its
+        ``tell`` checks what it is told (:meth:`check_told`) before the strategy reads it."""
         super().__init_subclass__(**kwargs)
         init = vars(cls).get("__init__")
-        if init is None or getattr(init, "_checks_ranges", False):
-            return
+        if init is not None and not getattr(init, "_checks_ranges", False):
 
-        @functools.wraps(init)
-        def checked(self: Strategy, *args: Any, **kw: Any) -> None:
-            ranges = type(self).parameter_ranges()
-            for key, value in kw.items():
-                if key in ranges and value is not None:
-                    try:
-                        ranges[key].check(key, value)
-                    except ValueError as e:
-                        raise ValueError(f"strategy {type(self).name}: parameter {e}") from None
-            init(self, *args, **kw)
+            @functools.wraps(init)
+            def checked(self: Strategy, *args: Any, **kw: Any) -> None:
+                declared = type(self).parameter_ranges()
+                for key, value in kw.items():
+                    if key in declared and value is not None:
+                        try:
+                            declared[key].check(key, value)
+                        except ValueError as e:
+                            raise ValueError(f"strategy {type(self).name}: parameter {e}") from None
+                init(self, *args, **kw)
 
-        checked._checks_ranges = True  # type: ignore[attr-defined]
-        cls.__init__ = checked  # type: ignore[method-assign]
+            checked._checks_ranges = True  # type: ignore[attr-defined]
+            cls.__init__ = checked  # type: ignore[method-assign]
+        tell = vars(cls).get("tell")
+        if tell is not None and not getattr(tell, "_checks_told", False):
+
+            @functools.wraps(tell)
+            def told(self: Strategy, indices: Any, rewards: Any, *args: Any, **kw: Any) -> None:
+                indices, rewards = self.check_told(indices, rewards)
+                tell(self, indices, rewards, *args, **kw)
+
+            told._checks_told = True  # type: ignore[attr-defined]
+            cls.tell = told  # type: ignore[method-assign]
+
+    def check_told(self, indices: Any, rewards: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``indices`` as pool indices and ``rewards`` as numbers, one per index; else a
+        one-line ``ValueError``."""
+        where = f"strategy {self.name}: tell"
+        idx = np.asarray(indices)
+        if idx.size == 0:
+            idx = idx.astype(np.int64)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise ValueError(f"{where}: indices must be a 1-D array of pool indices, got {idx!r}")
+        try:
+            rew = np.asarray(rewards, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: rewards must be numbers, got {rewards!r}") from None
+        if rew.ndim != 1 or len(rew) != len(idx):
+            raise ValueError(
+                f"{where}: {rew.size} reward(s) for {len(idx)} index(es); expected one per index"
+            )
+        n = len(self.problem.cells)
+        outside = idx[(idx < 0) | (idx >= n)]
+        if len(outside):
+            raise ValueError(f"{where}: index {int(outside[0])} is outside the pool [0, {n})")
+        return idx.astype(np.int64, copy=False), rew
 
     @property
     def space(self) -> SearchSpace:
@@ -200,7 +289,8 @@ class Strategy(ABC):
     @classmethod
     def parameters(cls) -> dict[str, Any]:
         """The strategy's own keyword parameters (its class's and its parent strategies') and
-        their defaults; a subclass's default wins."""
+        their defaults; a subclass's default wins. The base's keywords (:data:`BASE_KEYWORDS`)
+        are not parameters, even where a subclass spells them out."""
         out: dict[str, Any] = {}
         for klass in cls.__mro__:
             if (
@@ -210,14 +300,14 @@ class Strategy(ABC):
             ):
                 continue
             for name, p in inspect.signature(klass.__init__).parameters.items():
-                if p.kind is p.KEYWORD_ONLY:
+                if p.kind is p.KEYWORD_ONLY and name not in BASE_KEYWORDS:
                     out.setdefault(name, p.default)
         return out
 
     @classmethod
-    def parameter_ranges(cls) -> dict[str, Range]:
-        """The declared ranges of the strategy's numeric parameters (its own and its parents')."""
-        out: dict[str, Range] = {}
+    def parameter_ranges(cls) -> dict[str, Range | Choice | Items]:
+        """The declarations of the strategy's parameters (its own and its parents')."""
+        out: dict[str, Range | Choice | Items] = {}
         for klass in reversed(cls.__mro__):
             out.update(vars(klass).get("ranges", {}))
         return out

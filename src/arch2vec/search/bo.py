@@ -85,7 +85,7 @@ from arch2vec.models.dngo import (
     expected_improvement,
     expected_improvement_bound,
 )
-from arch2vec.search.base import Range, SearchProblem, Strategy
+from arch2vec.search.base import Choice, Items, Range, SearchProblem, Strategy
 from arch2vec.spaces.base import SearchSpace
 
 _CHUNK = 65_536  # candidates per block when predicting (bounds memory on the 423k NB-101 pool)
@@ -137,6 +137,7 @@ class ArchBO(Strategy):
     """
 
     name = "arch2vec-bo"
+    random_start = "init"
     ranges = {
         "init": Range(int, 1, 10**6),
         "top_k": Range(int, 1, 10**6),
@@ -145,6 +146,8 @@ class ArchBO(Strategy):
         "hidden": Range(int, 1, 65_536),
         "ei_target": Range(float, 0, 100, lo_open=True),
         "max_scored": Range(int, 1, 10**8),
+        "activation": Choice(("relu", "tanh")),
+        "log_bounds": Items(Range(float, -1e3, 1e3), length=2, increasing=True),
     }
     needs_embeddings = True
 
@@ -174,8 +177,6 @@ class ArchBO(Strategy):
         if self.ei_target is not None and not math.isfinite(self.ei_target):
             raise ValueError(f"{self.name}: ei_target must be a finite reward, got {ei_target}")
         self.log_bounds = tuple(log_bounds)
-        if self.activation not in ("tanh", "relu"):
-            raise ValueError(f"{self.name}: activation must be 'tanh' or 'relu'")
         if self.init < 1 or self.top_k < 1 or self.epochs < 0:
             raise ValueError(f"{self.name}: init and top_k must be >= 1, epochs >= 0")
         self.max_scored = None if max_scored is None else int(max_scored)

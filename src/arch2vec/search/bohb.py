@@ -2,7 +2,7 @@
 
 Nothing of BOHB is implemented here; Optuna (``pip install optuna``) samples and prunes. The
 search parameters are the categorical positions of
-:class:`~arch2vec.search.evolution.CellEncoding` (``op<node>``, ``e<src>_<dst>``), sampled by a
+:class:`~arch2vec.search.discrete.CellEncoding` (``op<node>``, ``e<src>_<dst>``), sampled by a
 multivariate :class:`optuna.samplers.TPESampler` seeded from the strategy's ``rng``.
 
 **Fidelities.** ``fidelities`` names the evaluator's lower fidelities, cheapest first (a search
@@ -43,9 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.search.base import Range, Request, Strategy
-from arch2vec.search.evolution import CellEncoding
-from arch2vec.search.random import sample_unvisited
+from arch2vec.search.base import Items, Range, Request, Strategy
+from arch2vec.search.discrete import CellEncoding, sample_unvisited
 from arch2vec.spaces.base import SearchSpace
 
 STUDY_NAME = "arch2vec-bohb"
@@ -69,6 +68,7 @@ class BOHB(Strategy):
         "n_startup_trials": Range(int, 0, 10**6),
         "max_tries": Range(int, 1, 10**6),
         "max_pruned": Range(int, 0, 10**6),
+        "fidelities": Items(),
     }
 
     def __init__(
@@ -89,8 +89,6 @@ class BOHB(Strategy):
             raise ValueError(
                 "bohb: need eta >= 2, n_startup_trials >= 0, max_tries >= 1, max_pruned >= 1"
             )
-        if isinstance(fidelities, str):
-            raise ValueError("bohb: fidelities must be a sequence of names, cheapest first")
         self._state = optuna.trial.TrialState
         self.encoding = CellEncoding.of(self.problem)
         self.keys = self.encoding.position_names()

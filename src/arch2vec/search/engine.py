@@ -20,32 +20,29 @@ recording happen; the experiment layer (:mod:`arch2vec.search.experiment`) runs 
   or raises on every attempt an executor makes) is a spent query, told as NaN, recorded with its
   error (strategies skip NaN rewards).
 * **Journal** (optional, for slow evaluators): every evaluation is appended at once to a
-  :class:`Journal`; rebuilt with the same seed, a resumed run replays the recorded results instead
-  of evaluating again (strategies are deterministic given the rewards they are told), so a resumed
-  run equals an uninterrupted one.
+  :class:`~arch2vec.search.record.Journal`; rebuilt with the same seed, a resumed run replays
+  the recorded results instead of evaluating again (strategies are deterministic given the
+  rewards they are told), so a resumed run equals an uninterrupted one.
 * **Executor** (optional): the new cells of a batch are evaluated one task per cell, in parallel
   where the executor has room; without one the batch is evaluated in one call, in this thread.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from arch2vec import io
 from arch2vec.evaluators.base import Evaluation, Evaluator
-from arch2vec.io import clean, jsonable, read_jsonl
+from arch2vec.io import clean
 from arch2vec.search.base import Request, Strategy
 from arch2vec.search.budget import Budget
+from arch2vec.search.record import Journal
 from arch2vec.spaces.base import SearchSpace
 from arch2vec.spaces.cells import Cells
 
@@ -85,10 +82,6 @@ class Trace:
         }
 
 
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
 def result_of(ev: Evaluation, j: int) -> dict[str, Any]:
     """Cell ``j`` of an evaluation as a result: ``reward``, ``cost``, ``error``, ``valid``,
     ``test``, ``info``."""
@@ -100,65 +93,6 @@ def result_of(ev: Evaluation, j: int) -> dict[str, Any]:
         "test": float(ev.test[j]),
         "info": dict(ev.info[j]),
     }
-
-
-def _journal_row(row: dict[str, Any]) -> bool:
-    return all(isinstance(row[k], int) and not isinstance(row[k], bool) for k in ("query", "index"))
-
-
-class Journal:
-    """The evaluations of one run, one JSON line each, appended (flushed and synced) as they
-    finish; ``query`` numbers every evaluation of the run in order (lower fidelities too)."""
-
-    def __init__(self, path: str | Path, space: SearchSpace | None = None) -> None:
-        self.path = Path(path)
-        self.space = space
-        rows = read_jsonl(self.path, ("query", "index"), _journal_row, "recorded evaluation")
-        self.recorded = {r["query"]: r for r in rows}
-        self.rows: dict[int, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._file = None
-
-    def replay(self, query: int, index: int, fidelity: str | None) -> dict[str, Any] | None:
-        row = self.recorded.get(query)
-        if row is None or row["index"] != index or row.get("fidelity") != fidelity:
-            return None
-        self.rows[query] = row
-        result = {k: _num(row.get(k)) for k in ("reward", "valid", "test")}
-        return {**result, "cost": float(row.get("cost") or 0.0), "error": row.get("error")}
-
-    def write(self, query: int, index: int, fidelity: str | None, result: dict[str, Any]) -> None:
-        row: dict[str, Any] = {"query": query, "index": index, "fidelity": fidelity}
-        if self.space is not None and self.space.native_key:
-            row[self.space.native_key] = native_name(self.space, index)
-        row.update(jsonable(result))
-        with self._lock:
-            if self._file is None:
-                self._rewrite()
-                self._file = self.path.open("a")
-            self._file.write(json.dumps(row) + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self.rows[query] = row
-
-    def _rewrite(self) -> None:
-        rows = self.rows
-        io.atomic_write_text(self.path, "".join(json.dumps(rows[q]) + "\n" for q in sorted(rows)))
-
-    def close(self) -> None:
-        """Rewrite the file with this run's evaluations in order."""
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-            self._rewrite()
-
-
-def native_name(space: SearchSpace, index: int) -> Any:
-    """The space's own name of pool cell ``index`` (arch string, genotype, spec), or None."""
-    if not space.native_key:
-        return None
-    return jsonable(space.native(int(index)))
 
 
 class EvaluateCell:
@@ -185,7 +119,7 @@ class EvaluateCell:
         return result_of(ev, 0)
 
 
-class _Loop:
+class EvaluationDispatcher:
     """What one run evaluates with: the evaluator, the pool, an executor and a journal."""
 
     def __init__(
@@ -274,7 +208,7 @@ def run(
     ``strategy.space``), whose cells an evaluator may read; ``stop``: an event that ends the run
     at its next ask; ``on_evaluation()``: called after every evaluation (a progress bar)."""
     space = space if space is not None else getattr(strategy, "space", None)
-    loop = _Loop(evaluator, space, executor, journal, on_evaluation)
+    loop = EvaluationDispatcher(evaluator, space, executor, journal, on_evaluation)
     trace = Trace(seed=seed)
     seen: dict[int, float] = {}  # index -> reward of its query
     best, best_row = -math.inf, (math.nan, math.nan, -1)

@@ -2,7 +2,9 @@
 
 :func:`run` repeats :func:`arch2vec.search.engine.run` ``runs`` times (run ``r`` uses seed
 ``seed + r``) and writes the record of :mod:`arch2vec.search.record` into ``out_dir`` as runs
-finish. Where runs execute:
+finish. It is three steps: :func:`arch2vec.search.plan.plan` checks the arguments and records
+every parameter; :class:`arch2vec.search.record.ExperimentDir` owns the directory (its lock, the
+resume check and every file); the executor chosen here runs them. Where runs execute:
 
 * **runs in workers** (tables, the NB-301 surrogate): each run executes whole in one worker --
   inline (``workers=1``), in ``workers`` local processes, or as a Ray task (``executor="ray"``);
@@ -18,7 +20,6 @@ so a resumed experiment equals an uninterrupted one. Resuming with other setting
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -28,16 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from arch2vec import __version__, checks, io, spaces, threads
+from arch2vec import threads
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.evaluators.base import Evaluator
-from arch2vec.evaluators.table import TableEvaluator
 from arch2vec.progress import Progress
 from arch2vec.search import engine, record
-from arch2vec.search.base import Strategy, check_params
+from arch2vec.search.base import Strategy
 from arch2vec.search.budget import Budget
+from arch2vec.search.plan import Plan, plan
 from arch2vec.spaces.base import SearchSpace
 
 _log = logging.getLogger(__name__)
@@ -53,30 +52,14 @@ class SearchResult:
     out_dir: Path | None = None
 
 
-def strategy_class(strategy: str | type[Strategy]) -> type[Strategy]:
-    from arch2vec.search import STRATEGIES
-
-    if isinstance(strategy, str):
-        return STRATEGIES[strategy]
-    if isinstance(strategy, type) and issubclass(strategy, Strategy):
-        return strategy
-    raise ValueError(f"strategy must be a registered name or a Strategy class, got {strategy!r}")
-
-
 @dataclass(eq=False)
 class _Runs:
     """What every run of an experiment shares; called with a run index, it is the executor task
     of one run (sent to each worker once)."""
 
-    cls: type[Strategy]
-    params: dict[str, Any]
-    evaluator: Evaluator
-    space: SearchSpace
-    features: np.ndarray | None
-    candidates: np.ndarray
-    budget: tuple[float | None, int | None]
-    seed: int
+    plan: Plan
     journal_dir: Path | None
+    """Where runs journal their evaluations (slow evaluators); None: not journaled."""
     counters: str | None = None
     """A local directory where a run in a worker process counts its queries (``run-N``), for
     the progress bar; None: not counted."""
@@ -89,18 +72,15 @@ class _Runs:
         stop: threading.Event | None = None,
         on_evaluation: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
-        seed = self.seed + run
-        strategy = self.cls(
-            self.space,
-            embeddings=self.features,
-            candidates=self.candidates,
-            seed=seed,
-            **self.params,
+        p = self.plan
+        seed = p.seed + run
+        strategy = p.cls(
+            p.space, embeddings=p.features, candidates=p.candidates, seed=seed, **p.params
         )
         journal = None
         if self.journal_dir is not None:
-            journal = engine.Journal(record.run_file(self.journal_dir, run), self.space)
-        if executor is None and not self.evaluator.lookup:
+            journal = record.Journal(record.run_file(self.journal_dir, run), p.space)
+        if executor is None and not p.evaluator.lookup:
             from arch2vec.executor import LocalExecutor
 
             executor = LocalExecutor(1)  # cell by cell, inline; a cell that raises is retried
@@ -108,24 +88,21 @@ class _Runs:
         if on_evaluation is None and self.counters is not None:
             counter = on_evaluation = _Counter(Path(self.counters) / f"run-{run}")
         try:
-            trace = self._trace(strategy, seed, executor, journal, stop, on_evaluation)
+            trace = engine.run(
+                strategy,
+                p.evaluator,
+                Budget(*p.budget),
+                space=p.space,
+                seed=seed,
+                executor=executor,
+                journal=journal,
+                stop=stop,
+                on_evaluation=on_evaluation,
+            )
         finally:
             if counter is not None:
                 counter.close()
         return {"run": run, **trace.to_dict()}
-
-    def _trace(self, strategy, seed, executor, journal, stop, on_evaluation) -> engine.Trace:
-        return engine.run(
-            strategy,
-            self.evaluator,
-            Budget(*self.budget),
-            space=self.space,
-            seed=seed,
-            executor=executor,
-            journal=journal,
-            stop=stop,
-            on_evaluation=on_evaluation,
-        )
 
 
 class _Counter:
@@ -173,48 +150,6 @@ def _read_counters(directory: str, skip: set[int]) -> int:
     return total
 
 
-def _identity(config: Any) -> Any:
-    """What must match for a resume: the configuration but the number of runs and the source
-    of the embeddings."""
-    if not isinstance(config, dict):
-        return None
-    c = json.loads(json.dumps(io.jsonable(config)))
-    c.pop("runs", None)
-    if isinstance(c.get("embeddings"), dict):
-        c["embeddings"].pop("source", None)
-    return c
-
-
-def _check_out_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
-    path = out_dir / record.CONFIG
-    if not path.is_file():
-        return
-    if not resume:
-        raise ValueError(f"{out_dir}: already holds an experiment; resume it to continue")
-    try:
-        saved = json.loads(path.read_text()).get("config")
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        raise ValueError(f"{path}: not an experiment configuration") from None
-    before, now = _identity(saved), _identity(config)
-    if before == now:
-        return
-    if not isinstance(before, dict):
-        raise ValueError(f"{path}: not an experiment configuration")
-    was, space = before.get("space") or {}, now["space"]
-    if not isinstance(was, dict) or was.get("fingerprint") != space["fingerprint"]:
-        was = was if isinstance(was, dict) else {}
-        raise ValueError(
-            f"{out_dir}: cannot resume: the experiment searched {was.get('name')} (fingerprint "
-            f"{was.get('fingerprint') or 'not recorded'}), not {space['name']} (fingerprint "
-            f"{space['fingerprint']})"
-        )
-    differ = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-    raise ValueError(
-        f"{out_dir}: cannot resume, the experiment was made with other settings "
-        f"({', '.join(differ)})"
-    )
-
-
 def run(
     strategy: str | type[Strategy],
     evaluator: Evaluator | Benchmark,
@@ -248,159 +183,40 @@ def run(
     ``"runs"`` or ``"evaluations"`` (default: evaluations for a slow evaluator); ``on_run(row)``
     is called as each run finishes.
     """
-    cls = strategy_class(strategy)
-    params = check_params(cls, dict(params or {}))
-    evaluator = TableEvaluator(evaluator) if isinstance(evaluator, Benchmark) else evaluator
-    if not isinstance(evaluator, Evaluator):
-        raise ValueError(f"evaluator must be an Evaluator or a Benchmark, got {evaluator!r}")
-    space = spaces.get(space or evaluator.space) if not isinstance(space, SearchSpace) else space
-    evaluator.check_space(space)
-    runs = checks.integer("runs", runs, 1, checks.MAX_RUNS)
-    seed = checks.seed(seed)
-    Budget(budget_seconds, budget_queries)  # checks the budget
-    if budget_queries is None and not evaluator.lookup:
-        raise ValueError(
-            f"evaluator {evaluator.name} tells costs only once it has evaluated (a failed "
-            "evaluation costs nothing): give a budget in queries (budget_queries)"
-        )
-    if parallel not in (None, "runs", "evaluations"):
-        raise ValueError(f"parallel must be 'runs' or 'evaluations', got {parallel!r}")
-    if isinstance(executor, str) and executor not in ("local", "ray"):
-        raise ValueError(f"unknown executor {executor!r}; expected 'local' or 'ray'")
-    if executor == "local" and address is not None:
-        raise ValueError("an address is only for the ray executor")
-    parallel = parallel or ("evaluations" if evaluator.slow else "runs")
-    if workers is None:
-        workers = checks.cores() if parallel == "runs" else 1
-    workers = checks.workers(workers)
-
-    source = features = None
-    if cls.needs_embeddings:
-        if embeddings is None:
-            raise ValueError(f"strategy {cls.name} needs embeddings (a pre-training run)")
-        if isinstance(embeddings, (str, Path)):
-            from arch2vec.models.run import load_embeddings
-
-            source, embeddings = str(embeddings), load_embeddings(embeddings)
-        check = getattr(embeddings, "check_space", None)
-        features = check(space, "embeddings") if check else np.asarray(embeddings)
-    candidates = evaluator.candidates(len(space.all()))
-    candidates = np.arange(len(space.all())) if candidates is None else candidates
-    if budget_seconds is not None:
-        costs = evaluator.cost_of(candidates)
-        if costs is not None and not np.isfinite(costs).all():
-            raise ValueError(
-                f"{evaluator.describe().get('benchmark', evaluator.name)} has no training cost "
-                "for every cell: give a budget in queries"
-            )
-    if "fidelities" in cls.parameters() and "fidelities" not in params:
-        params["fidelities"] = tuple(evaluator.fidelities)
-    cls(space, embeddings=features, candidates=candidates, seed=seed, **params)  # bad values
-    config = io.jsonable(
-        {
-            "strategy": cls.name,
-            "params": params,
-            "evaluator": evaluator.describe(),
-            "space": {
-                "name": space.name,
-                "num_cells": len(space.all()),
-                "fingerprint": space.fingerprint(),
-                **space.options(),
-            },
-            "candidates": {"count": len(candidates), "sha256": record.digest(candidates)},
-            "embeddings": None
-            if features is None
-            else {
-                "shape": list(features.shape),
-                "sha256": record.digest(features),
-                "source": source,
-            },
-            "budget_seconds": budget_seconds,
-            "budget_queries": budget_queries,
-            "seed": seed,
-            "runs": runs,
-        }
+    p = plan(
+        strategy,
+        evaluator,
+        space=space,
+        embeddings=embeddings,
+        params=params,
+        runs=runs,
+        budget_seconds=budget_seconds,
+        budget_queries=budget_queries,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        address=address,
+        parallel=parallel,
     )
-    out = None if out_dir is None else Path(out_dir)
-    lock = None if out is None else io.DirectoryLock(out, "experiment directory")
+    config = p.config()
+    exp = None if out_dir is None else record.ExperimentDir(out_dir, config, resume, p.defaults())
     try:
-        done: dict[int, dict[str, Any]] = {}
-        if out is not None:
-            _check_out_dir(out, config, resume)
-            io.remove_stale_temps(out)  # of a killed owner: this process owns the directory
-            done = record.read_runs(out)
-            beyond = sorted(k for k in done if k >= runs)
-            if beyond:  # finished work is never dropped
-                raise ValueError(
-                    f"{out}: holds {len(done)} finished runs, up to run {beyond[-1]}; "
-                    f"runs={runs} would drop {len(beyond)} of them: give runs >= "
-                    f"{beyond[-1] + 1} or another directory"
-                )
-        todo = [r for r in range(runs) if r not in done]
+        done = {} if exp is None else exp.done
+        todo = [r for r in range(p.runs) if r not in done]
         if done:
-            _log.info("%s: resuming, %d of %d runs already done", out, len(done), runs)
-        evaluations = parallel == "evaluations"
-        pool = _executor(
-            executor, workers if evaluations else min(workers, len(todo)), address, evaluations
-        )
-        _log.debug(
-            "%d run(s) of %s on %s; %s in %s",
-            len(todo),
-            cls.name,
-            evaluator.describe().get("benchmark", evaluator.name),
-            parallel,
-            "this process"
-            if pool is None
-            else f"{pool.capacity} worker(s) of {type(pool).__name__}",
-        )
-        counting = None  # runs in worker processes count their queries there (progress bar)
-        if progress and pool is not None and not evaluations and todo:
-            import tempfile
-
-            counting = tempfile.mkdtemp(prefix="arch2vec-progress-")
-        task = _Runs(
-            cls,
-            params,
-            evaluator,
-            space,
-            features,
-            candidates,
-            (budget_seconds, budget_queries),
-            seed,
-            None if evaluator.lookup else out,
-            counting,
-        )
-        try:
-            if pool is not None:  # something that cannot reach the workers fails here, before
-                pool.map(task if parallel == "runs" else engine.EvaluateCell.of(evaluator), [])
-            if out is not None:  # anything is written
-                io.atomic_write_json(
-                    out / record.CONFIG, {"config": config, "arch2vec": __version__}
-                )
-                # rewrite without a cut last line
-                io.atomic_write_text(
-                    out / record.RUNS, "".join(json.dumps(done[k]) + "\n" for k in sorted(done))
-                )
-            start = time.perf_counter()
-            with threads.limited():  # runs in this process; workers start with one thread
-                _drive(task, todo, parallel, pool, done, out, progress, on_run)
-        finally:
-            if pool is not None and isinstance(executor, str):
-                pool.shutdown()
-            if counting is not None:
-                import shutil
-
-                shutil.rmtree(counting, ignore_errors=True)
+            _log.info("%s: resuming, %d of %d runs already done", exp.path, len(done), p.runs)
+        start = time.perf_counter()
+        _execute(p, exp, todo, done, executor, address, progress, on_run)
         rows = [done[k] for k in sorted(done)]
         summary = record.summarise(
             rows,
             config,
-            native=lambda index: engine.native_name(space, index),
-            native_key=space.native_key,
+            native=lambda index: record.native_name(p.space, index),
+            native_key=p.space.native_key,
             wall=time.perf_counter() - start,
         )
-        if out is not None:
-            io.atomic_write_json(out / record.SUMMARY, summary)
+        if exp is not None:
+            exp.write_summary(summary)
         if rows and summary["best"] is None:  # loud: no result at all is not a search result
             errors = [e for r in rows for e in (r.get("errors") or {}).values()]
             queries = sum(len(r["index"]) for r in rows)
@@ -408,10 +224,57 @@ def run(
                 f"every evaluation failed ({queries} queries in {len(rows)} runs); the first: "
                 f"{errors[0] if errors else 'no reward'}"
             )
-        return SearchResult(summary, rows, out)
+        return SearchResult(summary, rows, None if exp is None else exp.path)
     finally:
-        if lock is not None:
-            lock.release()
+        if exp is not None:
+            exp.release()
+
+
+def _execute(
+    p: Plan,
+    exp: record.ExperimentDir | None,
+    todo: list[int],
+    done: dict[int, dict[str, Any]],
+    executor: Any,
+    address: str | None,
+    progress: bool,
+    on_run: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    """Run ``todo`` where the plan says (an executor chosen by :func:`_executor`), recording each
+    finished run into ``done`` and ``exp``."""
+    evaluations = p.parallel == "evaluations"
+    pool = _executor(
+        executor, p.workers if evaluations else min(p.workers, len(todo)), address, evaluations
+    )
+    _log.debug(
+        "%d run(s) of %s on %s; %s in %s",
+        len(todo),
+        p.cls.name,
+        p.evaluator.describe().get("benchmark", p.evaluator.name),
+        p.parallel,
+        "this process" if pool is None else f"{pool.capacity} worker(s) of {type(pool).__name__}",
+    )
+    counting = None  # runs in worker processes count their queries there (progress bar)
+    if progress and pool is not None and not evaluations and todo:
+        import tempfile
+
+        counting = tempfile.mkdtemp(prefix="arch2vec-progress-")
+    journal_dir = None if p.evaluator.lookup or exp is None else exp.path
+    task = _Runs(p, journal_dir, counting)
+    try:
+        if pool is not None:  # something that cannot reach the workers fails here, before
+            pool.map(task if not evaluations else engine.EvaluateCell.of(p.evaluator), [])
+        if exp is not None:  # anything is written
+            exp.start()
+        with threads.limited():  # runs in this process; workers start with one thread
+            _drive(task, todo, p.parallel, pool, done, exp, progress, on_run)
+    finally:
+        if pool is not None and isinstance(executor, str):
+            pool.shutdown()
+        if counting is not None:
+            import shutil
+
+            shutil.rmtree(counting, ignore_errors=True)
 
 
 def _executor(executor: Any, workers: int, address: str | None, force: bool) -> Any:
@@ -431,16 +294,16 @@ def _drive(
     parallel: str,
     pool: Any,
     done: dict[int, dict[str, Any]],
-    out: Path | None,
+    exp: record.ExperimentDir | None,
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
 ) -> None:
     """Run ``todo``, recording each run as it finishes; the progress bar counts queries (of
     runs in worker processes: as they count them in ``task.counters``)."""
-    queries = task.budget[1]
+    queries = task.plan.budget_queries
     bar = Progress(
         total=None if queries is None else len(todo) * queries,
-        desc=f"{task.cls.name}: {len(todo)} run{'s' * (len(todo) != 1)}",
+        desc=f"{task.plan.cls.name}: {len(todo)} run{'s' * (len(todo) != 1)}",
         unit="query",
         enabled=progress and bool(todo),
     )
@@ -455,8 +318,8 @@ def _drive(
     def finished(row: dict[str, Any]) -> None:
         nonlocal finished_queries
         with lock:
-            if out is not None:
-                io.append_line(out / record.RUNS, row)
+            if exp is not None:
+                exp.append(row)
             done[row["run"]] = row
             finished_runs.add(row["run"])
             finished_queries += len(row["index"])

@@ -10,7 +10,7 @@ after ``init`` random cells:
    regression; the acquisition is expected improvement over the incumbent.
 2. **Global and local turns.** Every ``local_every``-th (2nd) iteration is *local*: the
    candidates are the unvisited cells within ``radius`` (1) edits (the discrete encoding of
-   :class:`~arch2vec.search.evolution.CellEncoding`: an op, or an adjacency bit) of the
+   :class:`~arch2vec.search.discrete.CellEncoding`: an op, or an adjacency bit) of the
    ``local_top`` (1) best cells observed; the other iterations score the whole pool as
    arch2vec-BO does. Where the neighbourhood holds no unvisited candidate (a sampled pool such
    as DARTS, where a cell a few edits away is rarely in the pool), the local candidates are the
@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from arch2vec.search.base import Range, Request
+from arch2vec.search.base import Items, Range, Request
 from arch2vec.search.bo import ArchBO
-from arch2vec.search.evolution import CellEncoding
+from arch2vec.search.discrete import CellEncoding
 from arch2vec.spaces.base import SearchSpace
 
 MAX_NEIGHBOURS = 200_000
@@ -114,6 +114,7 @@ class ArchLocalBO(ArchBO):
         "radius": Range(int, 1, 4),
         "screen": Range(int, 1, 1000),
         "latent_neighbours": Range(int, 0, 10**6),
+        "fidelities": Items(),
     }
 
     def __init__(
@@ -130,8 +131,6 @@ class ArchLocalBO(ArchBO):
         **common: Any,
     ) -> None:
         super().__init__(space, init=init, **common)
-        if isinstance(fidelities, str):
-            raise ValueError(f"{self.name}: fidelities must be a sequence of names, cheapest first")
         self.local_every = int(local_every)
         self.local_top = int(local_top)
         self.radius = int(radius)

@@ -9,8 +9,11 @@ An experiment directory holds
   ``run``): per query the pool index, cumulative cost, reward and the best cell so far with its
   reported validation and test accuracy, and the failed queries' errors;
 * ``run_NNNN.jsonl`` (searches with a slow evaluator): every evaluation of run ``NNNN`` as it
-  finished (:class:`arch2vec.search.engine.Journal`), which a resumed run replays;
+  finished (:class:`Journal`), which a resumed run replays;
 * ``summary.json``: :func:`summarise` of the finished runs.
+
+:class:`ExperimentDir` owns the directory while an experiment runs (its lock, the resume check)
+and writes every one of these files.
 
 :func:`arch2vec.io.read_jsonl` reads any of the JSON-lines files: a line cut by a kill, or one
 that is not an object with the expected keys, is skipped with a warning naming the file and the
@@ -22,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ import numpy as np
 
 from arch2vec import __version__, io
 from arch2vec.io import clean, jsonable, read_jsonl
+from arch2vec.spaces.base import SearchSpace
 
 CONFIG = "config.json"
 RUNS = "runs.jsonl"
@@ -79,7 +85,7 @@ def _last(row: dict[str, Any], key: str) -> float:
 
 
 def _stat(a: np.ndarray, fn: Callable[[np.ndarray], Any]) -> float | None:
-    return None if np.isnan(a).all() else round(float(fn(a)), 4)
+    return None if np.isnan(a).all() else round(float(fn(a)), 4) + 0.0  # + 0.0: no -0.0
 
 
 def summarise(
@@ -203,3 +209,177 @@ def best_native(exp_dir: str | Path, key: str = "genotype") -> Any:
     if not isinstance(best, dict) or not best.get(key):
         raise ValueError(f"{Path(exp_dir) / SUMMARY}: names no best cell with a {key}")
     return best[key]
+
+
+class ExperimentDir:
+    """An experiment directory owned by this process (:class:`arch2vec.io.DirectoryLock`) for
+    the life of the object (:meth:`release`, or a ``with`` block): what the experiment layer
+    writes into it and reads back on a resume.
+
+    Opening checks that a directory already holding an experiment is resumed (``resume``) with
+    the same configuration (anything but the number of runs and the source of the embeddings;
+    ``defaults``, the strategy's parameters at their defaults, fill in the ones an older
+    ``config.json`` left out), removes the temporary files of a killed owner and reads the
+    finished runs (:attr:`done`); it refuses a number of runs that would drop finished ones.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: dict[str, Any],
+        resume: bool,
+        defaults: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.config = config
+        self._lock: io.DirectoryLock | None = io.DirectoryLock(self.path, "experiment directory")
+        try:
+            _check_resume(self.path, config, resume, defaults or {})
+            io.remove_stale_temps(self.path)  # of a killed owner: this process owns it now
+            self.done = read_runs(self.path)
+            beyond = sorted(k for k in self.done if k >= config["runs"])
+            if beyond:  # finished work is never dropped
+                raise ValueError(
+                    f"{self.path}: holds {len(self.done)} finished runs, up to run {beyond[-1]}; "
+                    f"runs={config['runs']} would drop {len(beyond)} of them: give runs >= "
+                    f"{beyond[-1] + 1} or another directory"
+                )
+        except BaseException:
+            self.release()
+            raise
+
+    def start(self) -> None:
+        """Write ``config.json`` and rewrite ``runs.jsonl`` with the finished runs (a line cut by
+        a kill goes): the first writes of an experiment, once nothing can fail before it runs."""
+        io.atomic_write_json(self.path / CONFIG, {"config": self.config, "arch2vec": __version__})
+        rows = "".join(json.dumps(self.done[k]) + "\n" for k in sorted(self.done))
+        io.atomic_write_text(self.path / RUNS, rows)
+
+    def append(self, row: dict[str, Any]) -> None:
+        """One finished run, appended to ``runs.jsonl`` at once."""
+        io.append_line(self.path / RUNS, row)
+
+    def journal(self, run: int, space: SearchSpace | None) -> Journal:
+        """The journal of run ``run``'s evaluations (searches with a slow evaluator)."""
+        return Journal(run_file(self.path, run), space)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        io.atomic_write_json(self.path / SUMMARY, summary)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> ExperimentDir:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _identity(config: Any, defaults: dict[str, Any]) -> Any:
+    """What must match for a resume: the configuration but the number of runs and the source
+    of the embeddings, with every strategy parameter (``defaults`` fill in those not kept)."""
+    if not isinstance(config, dict):
+        return None
+    c = json.loads(json.dumps(io.jsonable(config)))
+    c.pop("runs", None)
+    if isinstance(c.get("embeddings"), dict):
+        c["embeddings"].pop("source", None)
+    if isinstance(c.get("params"), dict):
+        c["params"] = {**json.loads(json.dumps(defaults)), **c["params"]}
+    return c
+
+
+def _check_resume(out_dir: Path, config: dict[str, Any], resume: bool, defaults: dict) -> None:
+    path = out_dir / CONFIG
+    if not path.is_file():
+        return
+    if not resume:
+        raise ValueError(f"{out_dir}: already holds an experiment; resume it to continue")
+    try:
+        saved = json.loads(path.read_text()).get("config")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        raise ValueError(f"{path}: not an experiment configuration") from None
+    before, now = _identity(saved, defaults), _identity(config, defaults)
+    if before == now:
+        return
+    if not isinstance(before, dict):
+        raise ValueError(f"{path}: not an experiment configuration")
+    was, space = before.get("space") or {}, now["space"]
+    if not isinstance(was, dict) or was.get("fingerprint") != space["fingerprint"]:
+        was = was if isinstance(was, dict) else {}
+        raise ValueError(
+            f"{out_dir}: cannot resume: the experiment searched {was.get('name')} (fingerprint "
+            f"{was.get('fingerprint') or 'not recorded'}), not {space['name']} (fingerprint "
+            f"{space['fingerprint']})"
+        )
+    differ = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    raise ValueError(
+        f"{out_dir}: cannot resume, the experiment was made with other settings "
+        f"({', '.join(differ)})"
+    )
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _journal_row(row: dict[str, Any]) -> bool:
+    return all(isinstance(row[k], int) and not isinstance(row[k], bool) for k in ("query", "index"))
+
+
+class Journal:
+    """The evaluations of one run, one JSON line each, appended (flushed and synced) as they
+    finish; ``query`` numbers every evaluation of the run in order (lower fidelities too)."""
+
+    def __init__(self, path: str | Path, space: SearchSpace | None = None) -> None:
+        self.path = Path(path)
+        self.space = space
+        rows = read_jsonl(self.path, ("query", "index"), _journal_row, "recorded evaluation")
+        self.recorded = {r["query"]: r for r in rows}
+        self.rows: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._file = None
+
+    def replay(self, query: int, index: int, fidelity: str | None) -> dict[str, Any] | None:
+        row = self.recorded.get(query)
+        if row is None or row["index"] != index or row.get("fidelity") != fidelity:
+            return None
+        self.rows[query] = row
+        result = {k: _num(row.get(k)) for k in ("reward", "valid", "test")}
+        return {**result, "cost": float(row.get("cost") or 0.0), "error": row.get("error")}
+
+    def write(self, query: int, index: int, fidelity: str | None, result: dict[str, Any]) -> None:
+        row: dict[str, Any] = {"query": query, "index": index, "fidelity": fidelity}
+        if self.space is not None and self.space.native_key:
+            row[self.space.native_key] = native_name(self.space, index)
+        row.update(jsonable(result))
+        with self._lock:
+            if self._file is None:
+                self._rewrite()
+                self._file = self.path.open("a")
+            self._file.write(json.dumps(row) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self.rows[query] = row
+
+    def _rewrite(self) -> None:
+        rows = self.rows
+        io.atomic_write_text(self.path, "".join(json.dumps(rows[q]) + "\n" for q in sorted(rows)))
+
+    def close(self) -> None:
+        """Rewrite the file with this run's evaluations in order."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            self._rewrite()
+
+
+def native_name(space: SearchSpace, index: int) -> Any:
+    """The space's own name of pool cell ``index`` (arch string, genotype, spec), or None."""
+    if not space.native_key:
+        return None
+    return jsonable(space.native(int(index)))

@@ -1,6 +1,6 @@
 """REINFORCE over independent categorical choices of the discrete cell encoding.
 
-The policy holds one vector of logits per position of :class:`~arch2vec.search.evolution.
+The policy holds one vector of logits per position of :class:`~arch2vec.search.discrete.
 CellEncoding` (each varying op; each free adjacency bit where the adjacency varies), all zero at
 the start (uniform). A proposal samples every position from its softmax. After its reward ``r``
 (percent, scaled by ``reward_scale`` = 0.01 to a fraction as in NAS-Bench-101's REINFORCE
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from arch2vec.search.base import Range, Strategy
-from arch2vec.search.evolution import LOOKUP_CHUNK, CellEncoding, first_new, record_proposal
+from arch2vec.search.discrete import LOOKUP_CHUNK, CellEncoding, first_new, record_proposal
 from arch2vec.spaces.base import SearchSpace
 
 

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arch2vec.search.base import Range, Strategy
+from arch2vec.search.base import Choice, Range, Strategy
 from arch2vec.spaces.base import SearchSpace
 
 
@@ -130,6 +130,7 @@ class ArchRL(Strategy):
         "baseline_decay": Range(float, 0, 1),
         "sigma": Range(float, 0, 1e6, lo_open=True),
         "baseline": Range(float, 0, 100),
+        "feed": Choice(("action", "cell")),
     }
     needs_embeddings = True
 
@@ -162,8 +163,6 @@ class ArchRL(Strategy):
         self.fixed_baseline = None if baseline is None else float(baseline)
         if self.batch < 1:
             raise ValueError(f"{self.name}: batch must be >= 1")
-        if self.feed not in ("action", "cell"):
-            raise ValueError(f"{self.name}: feed must be 'action' or 'cell', got {self.feed!r}")
 
         torch.set_num_threads(1)
         self.candidates = np.asarray(self.problem.candidates, dtype=np.int64)

@@ -62,7 +62,7 @@ import numpy as np
 import torch
 
 from arch2vec.models.regressor import GIN_HIDDEN, CellGraphs, GINRegressor, reset_uniform
-from arch2vec.search.base import Range, SearchProblem
+from arch2vec.search.base import Items, Range, SearchProblem
 from arch2vec.search.bo import ArchBO
 from arch2vec.search.rl import ArchRL
 from arch2vec.spaces.base import SearchSpace
@@ -90,7 +90,11 @@ class SupervisedBO(ArchBO):
     """
 
     name = "supervised-bo"
-    ranges = {"latent": Range(int, 1, 65_536), "encode_batch": Range(int, 1, 10**7)}
+    ranges = {
+        "latent": Range(int, 1, 65_536),
+        "encode_batch": Range(int, 1, 10**7),
+        "gin_hidden": Items(Range(int, 1, 65_536)),
+    }
     needs_embeddings = False
 
     def __init__(
@@ -166,6 +170,7 @@ class SupervisedRL(ArchRL):
         "latent": Range(int, 1, 65_536),
         "head_hidden": Range(int, 1, 65_536),
         "encode_batch": Range(int, 1, 10**7),
+        "gin_hidden": Items(Range(int, 1, 65_536)),
     }
     needs_embeddings = False
 

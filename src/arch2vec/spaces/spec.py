@@ -1,8 +1,8 @@
 """Cell spaces described by a spec: a small TOML or JSON file, or the same as a Python dict.
 
-Every field, with the NAS-Bench-201 cell as the example (``docs/spaces/nb201.toml``; the fields
-of ops-on-nodes spaces are shown in ``docs/spaces/nb101.toml``; ``docs/spaces.md`` explains
-each)::
+Every field, with the NAS-Bench-201 cell as the example (the ``nb201`` spec that ships with
+arch2vec, ``spaces/specs/nb201.toml``: :func:`arch2vec.spaces.example_spec`; the fields of
+ops-on-nodes spaces are shown in ``nb101.toml`` beside it; ``docs/spaces.md`` explains each)::
 
     name = "nb201-spec"             # the space's name (letters, digits, - _ .)
     description = "..."             # optional

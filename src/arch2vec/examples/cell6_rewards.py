@@ -4,7 +4,9 @@ Stands in for your own measurements. Each cell's "accuracy" grows with its convo
 depth, pooling costs a little, the cell's noise is fixed by its hash; its "training time" grows
 with the convolutions. ``--coverage`` of the cells get a row (the others were never trained).
 
-Usage: ``python examples/cell6_rewards.py --space docs/spaces/cell6.toml --out rewards.csv``
+Usage: ``python -m arch2vec.examples.cell6_rewards --space cell6.toml --out rewards.csv``
+(``--space`` defaults to the cell6 spec that ships with arch2vec: ``arch2vec space spec cell6``
+writes a copy).
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from arch2vec import spaces
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--space", default="docs/spaces/cell6.toml")
+    parser = argparse.ArgumentParser(
+        prog="python -m arch2vec.examples.cell6_rewards", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--space", help="the cell6 spec file (default: the one that ships with arch2vec)"
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument("--coverage", type=float, default=0.8, help="share of cells with a row")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    space = spaces.get(args.space)
+    space = spaces.get(args.space or str(spaces.example_spec("cell6")))
     cells = space.all()
     count = {op: (cells.ops == space.ops.index(op)).sum(axis=1) for op in space.ops}
     depth = _depth(cells.adjacency)
