@@ -122,7 +122,12 @@ def add(commands: Any) -> None:
         description="Train arch2vec (variational GIN autoencoder) or the GAE / VGAE baselines on "
         "90% of a space's cells (split by --seed), checkpointing after every epoch.",
     )
-    pre.add_argument("--space", required=True, help="the search space (nb101, nb201, darts, ...)")
+    pre.add_argument(
+        "--space",
+        required=True,
+        help="the search space: a registered name (nb101, nb201, darts, a plugin's) or a spec "
+        "file (.toml or .json)",
+    )
     pre.add_argument("--model", default="arch2vec", choices=MODELS, help="(default: arch2vec)")
     training_options(pre)
     pre.add_argument(

@@ -108,7 +108,11 @@ def add(commands: Any) -> None:
         seed_help="DARTS: which pool is sampled; NB-101 and NB-201 are enumerated exhaustively "
         "and do not depend on it",
     )
-    common.add_argument("space", help=f"the search space ({', '.join(spaces.names())})")
+    common.add_argument(
+        "space",
+        help=f"the search space: a registered name ({', '.join(spaces.names())}; plugins add "
+        "theirs) or a spec file (.toml or .json; `arch2vec space spec` lists those that ship)",
+    )
     common.add_argument(
         "--samples",
         type=positive,
