@@ -25,6 +25,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests perf
 	$(BIN)/ruff format --check src tests perf
+	$(BIN)/mypy
 
 # pytest-xdist: one test process per core (at most 4); PYTEST_WORKERS=0 runs them in this one
 PYTEST_WORKERS ?= auto
@@ -53,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python perf/bench_pretrain.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -35,13 +35,14 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from arch2vec.errors import one_line
 
 RAY_MISSING = "install the ray extra: pip install 'arch2vec[ray]'"
 
 OnResult = Callable[[int, Any], None]
+_Handle = TypeVar("_Handle", bound=Hashable)  # an executor's handle on one running attempt
 
 
 @dataclass(frozen=True)
@@ -171,16 +172,16 @@ class Executor(ABC):
     def _drive(
         self,
         count: int,
-        submit: Callable[[int], Hashable],
-        wait: Callable[[list[Hashable]], Sequence[Hashable]],
-        result: Callable[[Hashable], Any],
+        submit: Callable[[int], _Handle],
+        wait: Callable[[list[_Handle]], Sequence[_Handle]],
+        result: Callable[[_Handle], Any],
         on_result: OnResult | None,
     ) -> list[Any]:
         """The retry loop of an asynchronous executor: ``submit(position)`` starts an attempt
         and returns a handle, ``wait(handles)`` returns some finished ones, ``result(handle)``
         returns the value or raises the attempt's error."""
         results: list[Any] = [None] * count
-        pending: dict[Hashable, tuple[int, int]] = {}  # handle -> (position, attempts so far)
+        pending: dict[_Handle, tuple[int, int]] = {}  # handle -> (position, attempts so far)
         for pos in range(count):
             pending[submit(pos)] = (pos, 0)
         while pending:
@@ -219,12 +220,12 @@ class LocalExecutor(Executor):
         items = list(items)
         if self.workers == 1:
             return self._map_inline(fn, items, on_result)
-        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import FIRST_COMPLETED, Future
         from concurrent.futures import wait as wait_futures
 
         shipped = self._ship(fn)
 
-        def wait(handles: list[Hashable]) -> Sequence[Hashable]:
+        def wait(handles: list[Future[Any]]) -> Sequence[Future[Any]]:
             return list(wait_futures(handles, return_when=FIRST_COMPLETED).done)
 
         def result(future: Any) -> Any:

@@ -244,7 +244,8 @@ def save_arrays(
     meta = {**meta, "sha256": _checksum(arrays)}
     meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     with atomic_open(path, "wb") as f:
-        (np.savez_compressed if compress else np.savez)(f, __meta__=meta_bytes, **arrays)
+        # numpy's stubs: an array named "allow_pickle" would land in that (numpy >= 2.1) flag
+        (np.savez_compressed if compress else np.savez)(f, __meta__=meta_bytes, **arrays)  # type: ignore[arg-type, unused-ignore]
 
 
 class CacheError(ValueError):
@@ -301,7 +302,7 @@ def cached_arrays(
                 if path.exists() and log is not None:
                     log(f"rebuilding cache: {e}")
         arrays = build()
-        save_arrays(path, expect, **arrays)
+        save_arrays(path, expect, compress=False, **arrays)
         return arrays
 
 

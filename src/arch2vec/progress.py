@@ -142,7 +142,7 @@ class Progress:
         parts = [f"{self.desc}: {'done, ' if done else ''}{count}", _duration(elapsed)]
         if rate:
             parts.append(f"{rate:,.{0 if rate >= 100 else 1}f} {units}/s")
-        if not done and self._eta_known() and rate > 0:
+        if not done and self.total is not None and self._eta_known() and rate > 0:
             parts.append(f"about {_duration((self.total - self.n) / rate)} left")
         parts += [f"{k} {v}" for k, v in self._notes.items()]
         LOGGER.info(", ".join(parts))

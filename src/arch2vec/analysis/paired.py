@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -126,7 +126,7 @@ def compare(
     return {"reference": reference, "focus": focus, "optimum": optimum, "rows": rows}
 
 
-def _round(x: float, digits: int = 4) -> float | None:
+def _round(x: SupportsFloat, digits: int = 4) -> float | None:
     return None if not math.isfinite(float(x)) else round(float(x), digits)
 
 
@@ -166,4 +166,5 @@ def _num(x: float | None, digits: int) -> str:
 
 
 def _pm(mean: float | None, std: float | None) -> str:
-    return "n/a" if mean is None else f"{fixed(mean, 3)} ± {fixed(std, 3)}"
+    # (a row has a mean and its std, or neither)
+    return "n/a" if mean is None or std is None else f"{fixed(mean, 3)} ± {fixed(std, 3)}"

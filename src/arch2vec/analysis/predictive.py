@@ -161,7 +161,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.pearsonr(a, b).statistic)
 
 
-def sample_std(values: Sequence[float]) -> float:
+def sample_std(values: Sequence[float] | np.ndarray) -> float:
     """The sample standard deviation (``ddof=1``) of ``values``; 0 for fewer than two."""
     a = np.asarray(values, dtype=np.float64)
     return float(a.std(ddof=1)) if len(a) > 1 else 0.0
@@ -277,12 +277,12 @@ def evaluate_predictive(
     bar.close()
     results = {}
     for name, p in per.items():
-        rmse = p["rmse"]
+        rmses = p["rmse"]
         results[name] = {
-            "rmse": float(np.mean(rmse)),
-            "rmse_std": sample_std(rmse),
-            "rmse_fraction": float(np.mean(rmse)) / 100.0,
-            "rmse_fraction_std": sample_std(rmse) / 100.0,
+            "rmse": float(np.mean(rmses)),
+            "rmse_std": sample_std(rmses),
+            "rmse_fraction": float(np.mean(rmses)) / 100.0,
+            "rmse_fraction_std": sample_std(rmses) / 100.0,
             "pearson_r": float(np.mean(p["pearson_r"])),
             "pearson_r_std": sample_std(p["pearson_r"]),
             "per_seed": p,
@@ -440,6 +440,7 @@ def run_predictive(
         thread_counts.use(threads)
     emb = space = None
     if "arch2vec" in include:
+        assert embeddings is not None  # checked above
         emb = load_embeddings(embeddings)
         space = emb.load_space(data_dir)
     bench = benchmarks.load(benchmark, dataset, file, data_dir, space=space, columns=columns)
@@ -459,6 +460,7 @@ def run_predictive(
         raise ValueError(f"train_size {train_size} must be in 2..{len(pool)} (the pool size)")
     features: dict[str, Features] = {}
     if "arch2vec" in include:
+        assert emb is not None  # loaded above
         features["arch2vec"] = emb.check_space(space, str(embeddings))
     if "supervised" in include:
         options = dict(supervised_options or {})

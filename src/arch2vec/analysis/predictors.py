@@ -402,7 +402,9 @@ def predictor_benchmark(
         results.setdefault(rep, {})[reg] = {
             str(m): {k: [] for k in (*METRICS, "seconds")} for m in sizes
         }
-    rep_seconds = {rep: {str(m): [] for m in sizes} for rep in [*representations, *predictors]}
+    rep_seconds: dict[str, dict[str, list[float]]] = {
+        rep: {str(m): [] for m in sizes} for rep in [*representations, *predictors]
+    }
     bar = Progress(
         total=seeds * len(sizes) * len(pairs),
         desc=f"predictors: {n} cells",

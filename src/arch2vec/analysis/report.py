@@ -403,7 +403,8 @@ def build_report(
     grouped: dict[tuple, list[Experiment]] = {}
     for exp in experiments:
         grouped.setdefault(_group_key(exp.config), []).append(exp)
-    groups, pngs = [], []
+    groups: list[dict[str, Any]] = []
+    pngs: list[dict[str, Path]] = []
     for key, exps in grouped.items():
         strategies = [e.strategy for e in exps]
         for e in exps:

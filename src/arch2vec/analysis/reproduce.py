@@ -79,7 +79,7 @@ def over_seeds(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (space, model), group in groups.items():
         row: dict[str, Any] = {"space": space, "model": model, "seeds": [r["seed"] for r in group]}
         for key in group[0]:
-            values = [r.get(key) for r in group]
+            values: list[Any] = [r.get(key) for r in group]
             if key in ("seed", "space", "model") or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
             ):
@@ -153,7 +153,7 @@ PAPER_TABLE3_STRATEGIES = (
 TABLE3_STRATEGIES = (*PAPER_TABLE3_STRATEGIES, "supervised-bo", "arch2vec-lbo")
 """Every baseline of the paper's Table 3, supervised BO, and arch2vec-LBO (ours)."""
 FOCUS = "arch2vec-lbo"
-TABLE3_HYPER = {  # the paper's NB-201 settings
+TABLE3_HYPER: dict[str, dict[str, Any]] = {  # the paper's NB-201 settings
     "arch2vec-rl": {"gamma": 0.4, "baseline_decay": 0.4},
     "arch2vec-bo": {"top_k": 1},
 }

@@ -13,6 +13,7 @@ trustworthiness (``python perf/bench_tsne.py`` measures both in one run; BENCHMA
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,8 @@ def tsne_map(
     gradient = "fft" if m >= FFT_FROM else "bh"
     x = embeddings[indices]
     start = time.perf_counter()
-    with Progress(max_iter, "t-SNE", unit="iteration", enabled=progress) as bar:
+    shown = sys.stderr.isatty() if progress is None else bool(progress)  # None: on a terminal
+    with Progress(max_iter, "t-SNE", unit="iteration", enabled=shown) as bar:
         affinities = ot.affinity.PerplexityBasedNN(
             x, perplexity=used, method=method, n_jobs=n_jobs, random_state=seed
         )

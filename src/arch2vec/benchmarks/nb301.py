@@ -216,7 +216,7 @@ class NB301Surrogate:
         return {"args": self._args}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(*state["args"])
+        type(self).__init__(self, *state["args"])
 
     def _build_tables(self, path: Path, encoding: dict[str, Any]) -> None:
         """Code lookups: ``_na`` (34,), ``_op_code`` (28, 7), ``_pair_code`` (6, 5, 5)."""

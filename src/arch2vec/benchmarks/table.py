@@ -58,7 +58,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[Any]]]:
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text (byte {e.start})") from None
     reader = csv.reader(text.splitlines())
-    header = next(reader, None)
+    header = next(reader, [])
     if not header:
         raise ValueError(f"{path}: empty file (expected a header row)")
     rows = []
@@ -90,10 +90,10 @@ def from_file(
     """The benchmark of a results file over ``space`` (see the module docstring)."""
     path = Path(path)
     names = {role: role for role in ROLES}
-    for role, column in (columns or {}).items():
+    for role, given in (columns or {}).items():
         if role not in ROLES and not role.startswith(("reward_", "cost_")):
             raise ValueError(f"columns: unknown role {role!r} (expected one of {', '.join(ROLES)})")
-        names[role] = column
+        names[role] = given
     header, rows = _read_rows(path)
     if len(set(header)) != len(header):
         raise ValueError(f"{path}: a column name appears twice in the header")
@@ -102,16 +102,16 @@ def from_file(
     needed = [names["reward"]] + (
         [names["arch"]] if by_cell else [names["adjacency"], names["ops"]]
     )
-    for column in needed:
-        if column not in at:
+    for wanted in needed:
+        if wanted not in at:
             raise ValueError(
-                f"{path}: no column {column!r} (the header has: {', '.join(header)}); name the "
+                f"{path}: no column {wanted!r} (the header has: {', '.join(header)}); name the "
                 "columns with columns={role: column}"
             )
     if not rows:
         raise ValueError(f"{path}: no rows")
     index = _locate(path, space, rows, at, names, by_cell)
-    first = {}
+    first: dict[int, int] = {}
     for k, i in enumerate(index.tolist()):
         if i in first:
             raise ValueError(f"{path}, rows {first[i] + 2} and {k + 2}: the same cell twice")
@@ -148,16 +148,15 @@ def from_file(
         | {names[r] for r in ROLES}
         | {c for c in header if c.startswith(("reward_", "cost_"))}
     )
-    extras = {}
+    extras: dict[str, np.ndarray] = {}
     for c in header:
         if c in used:
             continue
         try:
-            extras[c] = column(c, False) if _numeric(rows, at[c]) else None
+            if _numeric(rows, at[c]):
+                extras[c] = column(c, False)
         except ValueError:
-            extras[c] = None
-        if extras[c] is None:
-            del extras[c]
+            pass  # a column of text (or of an unreadable number) is no extra
     return Benchmark(
         name=name,
         space=space.name,

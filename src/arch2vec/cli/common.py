@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from arch2vec.io import ENV_DATA_DIR
 
@@ -51,7 +51,7 @@ def number(
 class Parser(argparse.ArgumentParser):
     """argparse with one ``arch2vec: error:`` line (after the usage line) for a bad option."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"arch2vec: error: {self.prog}: {message}\n")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     else:
         if not args.file:
             raise ValueError(NEEDS_FILE[args.table])
-        table = {"table2": reproduce.table2, "table3": reproduce.table3, "table4": reproduce.table4}
+        table: dict[str, Callable[..., Any]] = {
+            "table2": reproduce.table2,
+            "table3": reproduce.table3,
+            "table4": reproduce.table4,
+        }
         defaults = {
             "table2": reproduce.TABLE2_STRATEGIES,
             "table3": reproduce.TABLE3_STRATEGIES,

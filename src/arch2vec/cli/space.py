@@ -22,7 +22,7 @@ def _space(args: argparse.Namespace, rebuild: bool = False) -> Any:
     if takes is None or "seed" in takes:  # the common --seed: the pool's, where it has one
         options["seed"] = seed
     options = {k: v for k, v in options.items() if v is not None}  # the space's defaults
-    space = spaces.get(args.space, data_dir=args.data_dir, **options)
+    space: Any = spaces.get(args.space, data_dir=args.data_dir, **options)  # build: duck-typed
     if hasattr(space, "build"):
         if space.name == "nb101" and (rebuild or not space.cache_path.is_file()):
             log("enumerating NAS-Bench-101 (once; seconds to a minute)...")

@@ -83,6 +83,7 @@ class Embeddings:
 
     def save(self, path: str | Path, **meta: Any) -> Path:
         """Write an ``.npz`` (atomically, checksummed); returns its path."""
+        assert self.index is not None  # __post_init__ sets it
         arrays: dict[str, np.ndarray] = {"embeddings": self.vectors, "index": self.index}
         if self.hash is not None:
             arrays["hash"] = np.asarray(self.hash).astype("S32")
@@ -144,6 +145,7 @@ class Embeddings:
                 f"{what}: embeddings of {self.space} ({len(self.vectors)} cells, fingerprint "
                 f"{mine or 'not recorded'}), not of {space.describe()} ({n} cells)"
             )
+        assert self.index is not None  # __post_init__ sets it
         if len(self.vectors) != n or not np.array_equal(self.index, np.arange(n)):
             raise ValueError(f"{what}: rows are not the {space.name} pool in order")
         return self.vectors

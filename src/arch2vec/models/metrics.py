@@ -83,7 +83,7 @@ def paper_valid(space: SearchSpace, decoded: Cells) -> np.ndarray:
         ok &= np.isin(ops[:, 2:-1], edge_ops).all(axis=1)  # node 1 unchecked, as theirs
         return ok
     if isinstance(space, DartsSpace):
-        return paper_validity_checks(decoded).all(axis=1)
+        return paper_validity_checks(decoded).all(axis=1)  # type: ignore[return-value, unused-ignore]  # numpy: rank unknown
     return space.is_valid(decoded)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io as _bytes_io
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -284,7 +285,7 @@ def save_embeddings(
     return out, emb.vectors
 
 
-def load_embeddings(path: str | Path, data_dir: str | Path | None = None) -> Embeddings:
+def load_embeddings(path: str | os.PathLike[str], data_dir: str | Path | None = None) -> Embeddings:
     """Embeddings from a pre-training run directory (its ``embeddings.npz``, computed and saved
     there if missing) or from an ``.npz`` written by ``arch2vec embed``."""
     path = Path(path)

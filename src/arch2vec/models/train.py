@@ -46,7 +46,7 @@ MAX_WIDTH = 65_536  # latent size and layer widths
 MAX_LAYERS = 64
 MAX_LR = 10.0
 MAX_BETA = 1e6
-SPACE_DEFAULTS = {
+SPACE_DEFAULTS: dict[str, dict[str, Any]] = {
     "nb101": {"epochs": 4, "dropout": 0.1, "batch_size": 256, "lr": 3e-3},
     "nb201": {"epochs": 12, "dropout": 0.3, "batch_size": 128, "lr": 4e-3},
     "darts": {
@@ -295,9 +295,17 @@ def train_epochs(
                         for group in optimizer.param_groups:
                             group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * done))
                     b = order[step * config.batch_size : (step + 1) * config.batch_size]
-                    out = model(data["ops"][b], data["adj"][b], generator=noise)
+                    op_logits, adj_logits, mu, logvar = model(
+                        data["ops"][b], data["adj"][b], generator=noise
+                    )
                     loss, _ = model.loss(
-                        *out, data["op_target"][b], data["adj_target"][b], beta=config.beta
+                        op_logits,
+                        adj_logits,
+                        mu,
+                        logvar,
+                        data["op_target"][b],
+                        data["adj_target"][b],
+                        beta=config.beta,
                     )
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()

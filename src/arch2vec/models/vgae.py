@@ -47,6 +47,8 @@ from arch2vec.models.gin import GCNEncoder, GINEncoder
 
 
 class GraphAutoencoder(nn.Module):
+    upper: torch.Tensor  # a buffer: the (N, N) strictly upper triangle
+
     def __init__(
         self,
         num_ops: int,
@@ -73,6 +75,7 @@ class GraphAutoencoder(nn.Module):
         self.num_ops = num_ops
         self.pad_class = pad_class
         self.variational = model != "gae"
+        self.encoder: GINEncoder | GCNEncoder
         if model == "arch2vec":
             self.encoder = GINEncoder(in_dim, hidden, latent, variational=True)
         else:

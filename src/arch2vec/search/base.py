@@ -164,7 +164,7 @@ class Items:
             raise ValueError(f"{name} must be a list of {what}, got {value!r}")
         if self.length is not None and len(value) != self.length:
             raise ValueError(f"{name} must hold {self.length} {what}, got {len(value)}")
-        out = []
+        out: list[Any] = []
         for k, v in enumerate(value):
             if self.item is None:
                 if not isinstance(v, str):

@@ -85,7 +85,7 @@ from arch2vec.models.dngo import (
     expected_improvement,
     expected_improvement_bound,
 )
-from arch2vec.search.base import Choice, Items, Range, SearchProblem, Strategy
+from arch2vec.search.base import Choice, Items, Range, Request, SearchProblem, Strategy
 from arch2vec.spaces.base import SearchSpace
 
 _CHUNK = 65_536  # candidates per block when predicting (bounds memory on the 423k NB-101 pool)
@@ -176,7 +176,8 @@ class ArchBO(Strategy):
         self.ei_target = None if ei_target is None else float(ei_target)
         if self.ei_target is not None and not math.isfinite(self.ei_target):
             raise ValueError(f"{self.name}: ei_target must be a finite reward, got {ei_target}")
-        self.log_bounds = tuple(log_bounds)
+        low, high = log_bounds
+        self.log_bounds = (low, high)
         if self.init < 1 or self.top_k < 1 or self.epochs < 0:
             raise ValueError(f"{self.name}: init and top_k must be >= 1, epochs >= 0")
         self.max_scored = None if max_scored is None else int(max_scored)
@@ -267,10 +268,12 @@ class ArchBO(Strategy):
 
     def _exact_ei(self, basis: Callable[[np.ndarray], Any], indices: np.ndarray, target: float):
         """EI of pool ``indices`` under the fitted model, in blocks of ``_CHUNK``."""
+        blr = self.blr
+        assert blr is not None  # fit() sets it
         out = np.empty(len(indices))
         for start in range(0, len(indices), _CHUNK):
             block = indices[start : start + _CHUNK]
-            mean, std = self.blr.predict(basis(block))
+            mean, std = blr.predict(basis(block))
             out[start : start + _CHUNK] = expected_improvement(mean, std, target)
         return out
 
@@ -279,7 +282,7 @@ class ArchBO(Strategy):
         basis, y_mean, y_std = self.fit()
         return self._exact_ei(basis, indices, self._target(y_mean, y_std))
 
-    def ask(self) -> np.ndarray:
+    def ask(self) -> np.ndarray | Request:  # a subclass may ask for a lower fidelity
         if len(self.observed) < self.init:
             free = self._unvisited()
             if len(free) == 0:
@@ -305,6 +308,7 @@ class ArchBO(Strategy):
         rows, part = None, None  # max_scored: the candidate positions scored, their part
         if self.max_scored is not None and len(self.candidates) > self.max_scored:
             part = self._next_part()
+            assert self._parts is not None  # _next_part() sets them
             rows = self._parts[part]
             free_mask = free_mask[rows]
             n_free_part = int(np.count_nonzero(free_mask))
@@ -328,8 +332,10 @@ class ArchBO(Strategy):
         network's seed sequence: no other random stream moves) is cut into
         ``ceil(N / max_scored)`` parts; EI iteration t scores part ``t mod parts``."""
         if self._parts is None:
+            assert self.max_scored is not None  # the caller's condition
             bits = self.net_rng.bit_generator
-            seq = getattr(bits, "seed_seq", None) or bits._seed_seq  # (NumPy < 1.25: private)
+            # NumPy < 1.25 has it private only (the stubs know the public name)
+            seq = getattr(bits, "seed_seq", None) or bits._seed_seq  # type: ignore[attr-defined, unused-ignore]
             seq = seq.spawn(1)[0]
             order = np.random.default_rng(seq).permutation(len(self.candidates))
             self._parts = np.array_split(order, -(-len(order) // self.max_scored))
@@ -340,8 +346,9 @@ class ArchBO(Strategy):
     def _part_inputs(self, part: int) -> np.ndarray:
         """``[x, 1]`` of a part's candidates: kept in the parts' order, so they are contiguous."""
         if self._xa_parts is None:
+            assert self._parts is not None  # _next_part() sets them first
             self._xa_parts = self._candidate_inputs()[np.concatenate(self._parts)]
-            self._part_starts = np.cumsum([0] + [len(p) for p in self._parts])
+            self._part_starts: np.ndarray = np.cumsum([0] + [len(p) for p in self._parts])
         return self._xa_parts[self._part_starts[part] : self._part_starts[part + 1]]
 
     def _select_exact(
@@ -395,6 +402,7 @@ class ArchBO(Strategy):
         ``tau`` is 0 or tiny (EI underflows), or more than a quarter of the candidates remain.
         """
         blr = self.blr
+        assert blr is not None  # fit() sets it
         net = basis.net
         cells_at = self.candidates if positions is None else self.candidates[positions]
         mean, sq_norm, reduction, w_norm = self._screen(net, blr, xa, _FIRST_DIRECTIONS)
@@ -431,6 +439,7 @@ class ArchBO(Strategy):
         return cells[best]
 
     def _ei_bound(self, mean, sq_norm, reduction, w_norm, target) -> np.ndarray:
+        assert self.blr is not None  # fit() sets it
         mean_ub, std_ub = self.blr.mean_variance_bounds(mean, sq_norm, reduction, w_norm)
         return expected_improvement_bound(mean_ub, std_ub, target)
 

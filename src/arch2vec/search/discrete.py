@@ -27,10 +27,11 @@ in ``visited``.
 from __future__ import annotations
 
 import weakref
+from typing import Protocol
 
 import numpy as np
 
-from arch2vec.search.base import SearchProblem, Strategy
+from arch2vec.search.base import SearchProblem
 from arch2vec.spaces.cells import PAD, Cells
 
 _REJECTION_DRAWS = 32
@@ -213,7 +214,23 @@ def first_new(
     return -1, indices
 
 
-def record_proposal(strategy: Strategy, index: int, codes: np.ndarray | None) -> np.ndarray:
+class DiscreteStrategy(Protocol):
+    """What :func:`record_proposal` needs of a strategy: a :class:`~arch2vec.search.base.
+    Strategy`'s ``problem`` and ``rng``, and the discrete bookkeeping it keeps."""
+
+    @property
+    def problem(self) -> SearchProblem: ...
+    @property
+    def rng(self) -> np.random.Generator: ...
+    @property
+    def encoding(self) -> CellEncoding: ...
+    @property
+    def visited(self) -> set[int]: ...
+    @property
+    def codes(self) -> dict[int, np.ndarray]: ...
+
+
+def record_proposal(strategy: DiscreteStrategy, index: int, codes: np.ndarray | None) -> np.ndarray:
     """Mark ``index`` (with its ``codes``) proposed by a discrete strategy and return it as an
     ``ask`` answer; ``index < 0`` (no new cell found) falls back to a random unvisited candidate,
     and to an empty answer when none is left. The strategy keeps ``visited``, ``codes`` and
@@ -224,6 +241,7 @@ def record_proposal(strategy: Strategy, index: int, codes: np.ndarray | None) ->
             return found
         index = int(found[0])
         codes = strategy.encoding.codes_of([index], strategy.rng)[0]
+    assert codes is not None  # a found index (>= 0) comes with its codes
     strategy.visited.add(index)
     strategy.codes[index] = codes
     return np.array([index], dtype=np.int64)

@@ -85,6 +85,7 @@ class Trace:
 def result_of(ev: Evaluation, j: int) -> dict[str, Any]:
     """Cell ``j`` of an evaluation as a result: ``reward``, ``cost``, ``error``, ``valid``,
     ``test``, ``info``."""
+    assert ev.valid is not None and ev.test is not None  # Evaluation.__post_init__ fills them
     return {
         "reward": float(ev.reward[j]),
         "cost": float(ev.cost[j]),
@@ -242,8 +243,8 @@ def run(
                 trace.best_test.append(best_row[1])
                 trace.best_index.append(best_row[2])
             if told:
-                rewards = np.array([seen[i] for i in told], dtype=np.float64)
-                strategy.tell(np.asarray(told, dtype=np.int64), rewards)
+                told_rewards = np.array([seen[i] for i in told], dtype=np.float64)
+                strategy.tell(np.asarray(told, dtype=np.int64), told_rewards)
         if len(told) < len(proposals):
             break  # the budget ran out inside this batch
     if journal is not None and not (stop is not None and stop.is_set()):

@@ -123,6 +123,7 @@ class _Counter:
             self._write()
 
     def _write(self) -> None:
+        assert self.fd is not None  # the callers check
         self.written = time.monotonic()
         try:
             os.pwrite(self.fd, f"{self.count:>20d}".encode(), 0)
@@ -203,7 +204,7 @@ def run(
     try:
         done = {} if exp is None else exp.done
         todo = [r for r in range(p.runs) if r not in done]
-        if done:
+        if done and exp is not None:  # (done is empty without an experiment directory)
             _log.info("%s: resuming, %d of %d runs already done", exp.path, len(done), p.runs)
         start = time.perf_counter()
         _execute(p, exp, todo, done, executor, address, progress, on_run)

@@ -154,6 +154,7 @@ class ArchLocalBO(ArchBO):
         y = np.asarray(self.rewards, dtype=np.float64)
         order = np.lexsort((np.arange(len(y)), -y))[: self.local_top]  # best first, then oldest
         top = np.asarray(self.observed, dtype=np.int64)[order]
+        assert self.encoding is not None  # local_every > 0: the local turns have it
         near = neighbourhood(self.encoding, self.encoding.codes_of(top, self.rng), self.radius)
         near = near[self._is_candidate[near] & ~self.visited[near]]
         if len(near) or not self.latent_neighbours:
@@ -209,6 +210,7 @@ class ArchLocalBO(ArchBO):
         """Propose the ``top_k`` screened candidates of best low-fidelity reward (EI order breaks
         ties; a failed or missing evaluation ranks last)."""
         picked, self._pending = self._pending, None
+        assert picked is not None  # ask() resolves only what it has screened
         low = np.array([self.low.get(int(i), -math.inf) for i in picked])
         order = np.lexsort((np.arange(len(picked)), -low))
         k = min(self.top_k, len(picked))

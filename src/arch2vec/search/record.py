@@ -29,7 +29,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -341,7 +341,7 @@ class Journal:
         self.recorded = {r["query"]: r for r in rows}
         self.rows: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._file = None
+        self._file: TextIO | None = None
 
     def replay(self, query: int, index: int, fidelity: str | None) -> dict[str, Any] | None:
         row = self.recorded.get(query)

@@ -7,7 +7,7 @@ import json
 import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 
@@ -80,12 +80,13 @@ class SearchSpace(ABC):
         vocabulary and the hash of every pool cell in pool order (16 hex digits). Two spaces with
         one fingerprint number the same cells the same way, so pool indices, embeddings and
         benchmark rows of one are those of the other; every join compares fingerprints."""
-        if getattr(self, "_fingerprint", None) is None:
+        fingerprint: str | None = getattr(self, "_fingerprint", None)
+        if fingerprint is None:
             digest = hashlib.sha256(b"arch2vec space 1\0")
             digest.update(f"{self.num_nodes}\0{chr(31).join(self.ops)}\0".encode())
             digest.update(np.ascontiguousarray(np.asarray(self.hashes(), dtype="S32")).tobytes())
-            self._fingerprint = digest.hexdigest()[:16]
-        return self._fingerprint
+            fingerprint = self._fingerprint = digest.hexdigest()[:16]
+        return fingerprint
 
     def describe(self) -> str:
         """The space for messages: its name, where it comes from, and its fingerprint."""
@@ -121,7 +122,7 @@ class SearchSpace(ABC):
         (DARTS: ``samples``, ``seed``)."""
         return {}
 
-    def __reduce_ex__(self, protocol: int):
+    def __reduce_ex__(self, protocol: SupportsIndex):
         """A registered built-in or plugin space travels to worker processes by name and
         options, and is rebuilt there from its cache; other spaces travel by value."""
         from arch2vec.spaces.registry import SPACES
@@ -345,7 +346,7 @@ class SearchSpace(ABC):
                         "adjacency": cells.adjacency[k][np.ix_(keep, keep)].tolist(),
                         "ops": [self.ops[o] for o in cells.ops[k][keep]],
                     }
-                    if native is not None:
+                    if native is not None and self.native_key is not None:
                         row[self.native_key] = native[k]
                     f.write(json.dumps(row) + "\n")
                 bar.update(len(cells))

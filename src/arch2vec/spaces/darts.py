@@ -261,7 +261,7 @@ def validity_checks(cells: Cells) -> np.ndarray:
 
 def is_valid_cells(cells: Cells) -> np.ndarray:
     """``(B,)`` bool: all six genotype rules hold (the DAG is the image of a genotype)."""
-    return validity_checks(cells).all(axis=1)
+    return validity_checks(cells).all(axis=1)  # type: ignore[return-value, unused-ignore]  # numpy: rank unknown
 
 
 PAPER_RULES = ("node_types", "op_types", "step0_input", "step1_input", "step2_input", "step3_input")
@@ -285,7 +285,7 @@ def paper_validity_checks(cells: Cells) -> np.ndarray:
     out[:, 1] = ((t[:, 2:10] >= ZERO) & (t[:, 2:10] < OUTPUT)).all(axis=1)
     for j in range(NUM_STEPS):
         first = 2 + 2 * j
-        out[:, 2 + j] = a[:, :first, first : first + 2].any(axis=1).all(axis=1)
+        out[:, 2 + j] = a[:, :first, first : first + 2].any(axis=1).all(axis=1)  # type: ignore[call-overload, unused-ignore]  # numpy: rank unknown
     return out
 
 
@@ -414,11 +414,12 @@ class DartsSpace(SearchSpace):
         """The pool as canonical ``(samples, 4, 2, 2)`` genotypes, aligned with ``all()``."""
         if self._genotypes is None:
             self.build()
+        assert self._genotypes is not None  # build() sets it
         return self._genotypes
 
     def is_valid(self, cells: Cells) -> np.ndarray:
         """The paper's six checks (:func:`paper_validity_checks`)."""
-        return paper_validity_checks(cells).all(axis=1)
+        return paper_validity_checks(cells).all(axis=1)  # type: ignore[return-value, unused-ignore]  # numpy: rank unknown
 
     def hash(self, cells: Cells) -> np.ndarray:
         """Canonical-genotype MD5 for cells that are genotypes; the graph hash of the DAG for

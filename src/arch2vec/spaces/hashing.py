@@ -74,7 +74,8 @@ def _md5(messages: np.ndarray) -> np.ndarray:
     count, length = messages.shape
     if count == 0:
         return np.zeros((0, 16), dtype=np.uint8)
-    rows = struct.iter_unpack(f"{length}s", np.ascontiguousarray(messages))
+    # numpy's stubs give ndarray the buffer protocol (__buffer__) only for Python >= 3.12
+    rows = struct.iter_unpack(f"{length}s", np.ascontiguousarray(messages))  # type: ignore[arg-type, unused-ignore]
     md5 = _MD5
     digests = b"".join([md5(m).digest() for (m,) in rows])
     return np.frombuffer(digests, dtype=np.uint8).reshape(count, 16)
@@ -213,8 +214,8 @@ def _hash_fixed(adj: np.ndarray, labels: np.ndarray) -> np.ndarray:
     key = (label_index.reshape(batch, n) * (n + 1) + out_deg) * (n + 1) + in_deg
     keys, inverse = np.unique(key.ravel(), return_inverse=True)
     lab, degrees = np.divmod(keys, (n + 1) ** 2)
-    outs, ins = np.divmod(degrees, n + 1)
-    triples = zip(outs.tolist(), ins.tolist(), names[lab].tolist(), strict=True)
+    key_out, key_in = np.divmod(degrees, n + 1)
+    triples = zip(key_out.tolist(), key_in.tolist(), names[lab].tolist(), strict=True)
     digest = b"".join(hashlib.md5(f"({o}, {i}, {a})".encode()).digest() for o, i, a in triples)
     table, rank = _ranked(np.frombuffer(digest, dtype=np.uint8).reshape(-1, 16), inverse.ravel())
     # table: distinct digests in hex order; rank[b * n + v]: index of vertex v of cell b in table

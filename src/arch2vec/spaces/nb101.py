@@ -111,7 +111,8 @@ def prune(cells: Cells) -> tuple[Cells, np.ndarray]:
     kept = np.take_along_axis(keep, order, axis=1)
     new_adj &= kept[:, :, None] & kept[:, None, :]
     new_ops = np.where(kept, np.take_along_axis(cells.ops, order, axis=1), PAD)
-    return Cells(new_adj.astype(np.uint8), new_ops.astype(np.int8), cells.space), connected
+    # numpy's stubs type any(axis=1) as np.bool | NDArray (they do not know the array's rank)
+    return Cells(new_adj.astype(np.uint8), new_ops.astype(np.int8), cells.space), connected  # type: ignore[return-value, unused-ignore]
 
 
 def _num_vertices(ops: np.ndarray) -> np.ndarray:
@@ -197,6 +198,7 @@ class NB101Space(SearchSpace):
         """Official hashes of ``all()``, aligned with pool indices."""
         if self._hashes is None:
             self.build()
+        assert self._hashes is not None  # build() sets it
         return self._hashes
 
     def index_of(self, hashes) -> np.ndarray:

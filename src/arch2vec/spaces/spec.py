@@ -49,10 +49,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 
@@ -291,14 +292,14 @@ def _edge_count(ops: tuple[str, ...], m: int, op_counts: tuple) -> int:
     for op in ops:
         lo, hi = bounds.get(op, (0, m))
         f = [Fraction(1, factorial(c)) if lo <= c <= hi else Fraction(0) for c in range(m + 1)]
-        poly = [sum(poly[i] * f[d - i] for i in range(d + 1)) for d in range(m + 1)]
+        poly = [sum((poly[i] * f[d - i] for i in range(d + 1)), Fraction(0)) for d in range(m + 1)]
     return int(poly[m] * factorial(m))
 
 
 def _toml() -> Any:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
     return tomllib
 
@@ -382,7 +383,8 @@ class SpecSpace(SearchSpace):
     def options(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict()}
 
-    def __reduce_ex__(self, protocol: int):  # to workers: the spec; the pool comes from the cache
+    def __reduce_ex__(self, protocol: SupportsIndex):
+        # to workers: the spec; the pool comes from the cache
         return (SpecSpace, (self.spec.to_dict(), self.data_dir))
 
     @property
@@ -435,6 +437,7 @@ class SpecSpace(SearchSpace):
     def hashes(self) -> np.ndarray:
         if self._hashes is None:
             self.build()
+        assert self._hashes is not None  # build() sets it
         return self._hashes
 
     # ------------------------------------------------------------------------ pools
@@ -468,7 +471,9 @@ class SpecSpace(SearchSpace):
     def _sample(self) -> Cells:
         s = self.spec
         rng = np.random.default_rng(s.seed)
-        k, found, seen = len(s.ops), [], set()
+        k = len(s.ops)
+        found: list[Cells] = []
+        seen: set[str] = set()
         nodes = len(s.edges) + 2 if s.ops_on == "edges" else s.max_nodes
         most = max(64, SAMPLE_CHUNK_ENTRIES // (nodes * nodes))
         idle = 0  # draws in a row that found no new cell

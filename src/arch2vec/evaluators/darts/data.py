@@ -116,7 +116,9 @@ def load_cifar10(path: str | Path) -> tuple[ImageData, ImageData]:
     return train, test
 
 
-def data_pair(data: str | Path | Sequence, what: str) -> tuple[ImageData, ImageData | None]:
+def data_pair(
+    data: str | Path | Sequence | ImageData, what: str
+) -> tuple[ImageData, ImageData | None]:
     """``(train, test)`` from a CIFAR-10 folder, a pair of datasets, or one training set."""
     if isinstance(data, (str, Path)):
         return load_cifar10(data)

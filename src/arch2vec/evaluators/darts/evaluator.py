@@ -112,6 +112,7 @@ class TrainingEvaluator(Evaluator):
                 self._splits = (full.subset(slice(0, cut)), full.subset(slice(cut, None)), test)
             else:
                 tr, va, te = self._given
+                assert tr is not None and va is not None  # __init__: without data, both given
                 self._splits = (
                     as_image_data(tr, "training set"),
                     as_image_data(va, "validation set"),
@@ -119,7 +120,7 @@ class TrainingEvaluator(Evaluator):
                 )
         return self._splits
 
-    def _items(self, cells: Cells | np.ndarray | Sequence) -> list[Callable[[], np.ndarray]]:
+    def _items(self, cells: Cells | np.ndarray | Sequence) -> list[Callable[..., np.ndarray]]:
         """One deferred genotype conversion per cell, so a bad cell fails alone."""
         if isinstance(cells, Cells):
             if cells.space not in ("", self.space):
@@ -136,7 +137,7 @@ class TrainingEvaluator(Evaluator):
 
     def evaluate(
         self,
-        cells: Cells | np.ndarray | Sequence,
+        cells: Cells | np.ndarray | Sequence | None,
         *,
         indices: np.ndarray | None = None,
         fidelity: str | None = None,
@@ -144,6 +145,8 @@ class TrainingEvaluator(Evaluator):
         """Train each cell: DAG ``Cells``, ``(B, 4, 2, 2)`` genotypes or a list of genotypes."""
         if fidelity is not None:
             raise ValueError(f"TrainingEvaluator has no lower fidelity {fidelity!r}")
+        if cells is None:  # (needs_cells: a search gives them)
+            raise TypeError("TrainingEvaluator: evaluate needs the cells, got None")
         items = self._items(cells)
         train, valid, test = self.splits()
         use_test = test if self.test else None
@@ -158,6 +161,7 @@ class TrainingEvaluator(Evaluator):
             if self.log is not None:
 
                 def log(entry: dict[str, Any], i: int = i) -> None:
+                    assert self.log is not None  # (checked: this closure exists only then)
                     self.log({"cell": i, **entry})
 
             try:

@@ -351,7 +351,7 @@ class DartsNetwork(nn.Module):
         aux = None
         for i, cell in enumerate(self.cells):
             s0, s1 = s1, cell(s0, s1, self.drop_path)
-            if i == self.aux_layer and self.training:
+            if i == self.aux_layer and self.training and self.auxiliary_head is not None:
                 aux = self.auxiliary_head(s1)
         logits = self.classifier(s1.mean(dim=(2, 3)))
         return logits, aux

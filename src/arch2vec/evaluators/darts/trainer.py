@@ -256,7 +256,9 @@ def train_cell(
                 return None
             return torch.from_numpy(part.images).to(dev), torch.from_numpy(part.labels).to(dev)
 
-        x_train, y_train = to_device(train)
+        train_t = to_device(train)
+        assert train_t is not None  # train is given
+        x_train, y_train = train_t
         valid_t, test_t = to_device(valid), to_device(test)
         hist: dict[str, list] = {
             k: []
