@@ -108,12 +108,19 @@ def test_pretrain_writes_run_and_resume_equals_uninterrupted(tmp_path):
     history = json.loads((straight / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
 
-    killed = tmp_path / "killed"
-    pretrain(small_config(tmp_path, epochs=1), killed, progress=False)  # "killed" after epoch 1
-    pretrain(small_config(tmp_path), killed, resume=True, progress=False)
-    a = load_run(straight)[2].state_dict()
+    # "killed" after epoch 1 (a constant lr: the cosine schedule follows the total, below)
+    killed, constant = tmp_path / "killed", tmp_path / "constant"
+    pretrain(small_config(tmp_path, schedule="constant"), constant, progress=False)
+    pretrain(small_config(tmp_path, epochs=1, schedule="constant"), killed, progress=False)
+    pretrain(small_config(tmp_path, schedule="constant"), killed, resume=True, progress=False)
+    a = load_run(constant)[2].state_dict()
     b = load_run(killed)[2].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # a cosine run cannot go on as a longer one: its learning rate reached 0 at its end
+    short = tmp_path / "short"
+    pretrain(small_config(tmp_path, epochs=1), short, progress=False)
+    with pytest.raises(ValueError, match="a run of 1 epochs with the cosine schedule cannot go"):
+        pretrain(small_config(tmp_path), short, resume=True, progress=False)
 
 
 @pytest.mark.slow
@@ -351,8 +358,11 @@ def test_bilinear_decoder_starts_as_the_inner_product_and_learns_a_pair_prior():
 
 def test_decoder_defaults_per_space_and_saved_runs_read_as_inner(tmp_path):
     assert PretrainConfig(space="darts").decoder == "bilinear"
-    assert PretrainConfig(space="nb201").decoder == "inner"
-    assert PretrainConfig(space="nb201", decoder="bilinear").decoder == "bilinear"
+    assert PretrainConfig(space="nb201").decoder == "bilinear"
+    assert PretrainConfig(space="nb201").schedule == "cosine"
+    assert PretrainConfig(space="nb101").decoder == "inner"
+    assert PretrainConfig(space="nb101").schedule == "constant"
+    assert PretrainConfig(space="nb201", decoder="inner").decoder == "inner"
     assert PretrainConfig.from_dict({"space": "darts"}).decoder == "inner"  # an older run
     with pytest.raises(ValueError, match="decoder must be one of inner, bilinear, got 'x'"):
         PretrainConfig(space="nb201", decoder="x")
@@ -364,7 +374,7 @@ def test_decoder_defaults_per_space_and_saved_runs_read_as_inner(tmp_path):
     assert ensure_pretrained(small_config(tmp_path, epochs=2, batch_size=1024), run) == run
     with pytest.raises(ValueError, match="holds a run of 2 epochs, more than the 1 asked for"):
         ensure_pretrained(small_config(tmp_path, epochs=1, batch_size=1024), run)
-    other = small_config(tmp_path, epochs=2, batch_size=1024, decoder="bilinear")
+    other = small_config(tmp_path, epochs=2, batch_size=1024, decoder="inner")
     with pytest.raises(
         ValueError, match=r"cannot resume, the run was made with other \['decoder'\]"
     ):
@@ -403,9 +413,8 @@ def test_gcn_layer_by_hand_with_and_without_the_self_weight():
 
 def test_cosine_schedule_resumes_bit_identically_and_ends_near_zero(tmp_path):
     config = small_config(tmp_path, epochs=2, batch_size=1024, schedule="cosine")
-    assert small_config(tmp_path).schedule == "constant" and PretrainConfig("darts").schedule == (
-        "cosine"
-    )
+    assert small_config(tmp_path).schedule == "cosine" == PretrainConfig("darts").schedule
+    assert PretrainConfig("nb101").schedule == "constant"
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     pretrain(config, straight, progress=False)
 

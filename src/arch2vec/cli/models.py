@@ -153,13 +153,13 @@ def add(commands: Any) -> None:
         choices=DECODERS,
         help="edge and op decoder: inner, the paper's sigmoid(z_i . z_j); bilinear, "
         "sigmoid(z_i^T M z_j + b_ij) with an op head per node position (default: bilinear on "
-        "darts, inner elsewhere)",
+        "nb201 and darts, inner elsewhere)",
     )
     pre.add_argument(
         "--schedule",
         choices=("constant", "cosine"),
         help="learning rate: constant, or cosine decay to 0 at the last step (default: cosine "
-        "on darts, constant elsewhere)",
+        "on nb201 and darts, constant elsewhere)",
     )
     pre.add_argument("--samples", type=positive, help="DARTS pool size (default: 600000)")
     pre.add_argument("--pool-seed", type=int, help="DARTS pool seed (default: 0)")

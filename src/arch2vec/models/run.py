@@ -212,10 +212,17 @@ def _pretrain(
 def _check_same_run(run_dir: Path, config: PretrainConfig) -> None:
     """A one-line error unless the run in ``run_dir`` was made with ``config`` (all but its
     epochs): a finished run of another configuration is not this one's result."""
-    saved = read_config(run_dir).identity()
+    saved_config = read_config(run_dir)
+    saved = saved_config.identity()
     diff = sorted(k for k, v in config.identity().items() if saved.get(k) != v)
     if diff:
         raise ValueError(f"{run_dir}: cannot resume, the run was made with other {diff}")
+    if config.schedule == "cosine" and saved_config.epochs < config.epochs:
+        raise ValueError(
+            f"{run_dir}: a run of {saved_config.epochs} epochs with the cosine schedule cannot "
+            f"go on as one of {config.epochs} (its learning rate follows the total): give "
+            f"epochs={saved_config.epochs}, or another directory"
+        )
 
 
 def ensure_pretrained(
