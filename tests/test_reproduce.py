@@ -232,6 +232,19 @@ def test_paired_comparison_by_hand(tmp_path):
     text = paired.markdown(table, {"a": "A", "b": "B"})
     assert "| A | 4 | 91.053 ± 0.657 | 0.379 | " in text and "| reference |" in text
     assert "| 50.0 % | not reached | +0.527 (0.25) |" in text
+    # lists of directories pool into one row, the i-th of each name pairing with each other
+    # (one directory per pre-training seed): the same differences twice, exact p = 2 / 2**6
+    pooled = paired.compare({"a": [tmp_path / "a"] * 2, "b": [tmp_path / "b"] * 2}, "a")
+    a2 = pooled["rows"][0]
+    assert a2["runs"] == 8 and a2["paired_runs"] == 8 and a2["valid_mean"] == a["valid_mean"]
+    assert a2["diff_vs_reference"] == a["diff_vs_reference"]
+    assert a2["p_vs_reference"] == pytest.approx(2 / 2**6)
+    crossed = paired.compare(
+        {"a": [tmp_path / "a", tmp_path / "b"], "b": [tmp_path / "b", tmp_path / "a"]}, "a"
+    )
+    assert crossed["rows"][0]["diff_vs_reference"] == pytest.approx(0, abs=1e-9)
+    with pytest.raises(ValueError, match="no experiment directory for 'a'"):
+        paired.compare({"a": [], "b": tmp_path / "b"})
 
 
 def test_paired_section_waits_for_strategies_without_a_finished_run(tmp_path):

@@ -17,7 +17,7 @@ but is not the reference).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, SupportsFloat
 
@@ -60,12 +60,16 @@ def _wilcoxon(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def compare(
-    experiments: Mapping[str, str | Path],
+    experiments: Mapping[str, str | Path | Sequence[str | Path]],
     focus: str | None = None,
     optimum: float | None = None,
 ) -> dict[str, Any]:
     """The paired table of ``experiments`` (name -> experiment directory, same seeds).
 
+    A name may map to a list of directories, pooled into one row: the ``i``-th directories of
+    two names pair with each other, run by run (for instance one directory per pre-training
+    seed of the embeddings, searched with the same experiment seed: pairs are then matched by
+    pre-training seed and run seed).
     ``focus``: the strategy under test, left out when choosing the reference (the best other
     one of those with the most runs); ``optimum``: the best validation accuracy of the
     evaluator (default: the one its ``config.json`` records). Returns ``{"reference", "focus",
@@ -77,12 +81,17 @@ def compare(
     ``p_vs_reference``."""
     if not experiments:
         raise ValueError("compare: no experiments given")
-    runs: dict[str, dict[int, dict[str, Any]]] = {}
-    for name, path in experiments.items():
-        exp = load_experiment(path)  # a one-line error naming the directory
-        runs[name] = {row["run"]: row for row in exp.rows}
-        if optimum is None:
-            optimum = (exp.config["evaluator"].get("optimum") or {}).get("valid")
+    runs: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
+    for name, paths in experiments.items():
+        group = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        if not group:
+            raise ValueError(f"compare: no experiment directory for {name!r}")
+        runs[name] = {}
+        for i, path in enumerate(group):
+            exp = load_experiment(path)  # a one-line error naming the directory
+            runs[name].update({(i, row["run"]): row for row in exp.rows})
+            if optimum is None:
+                optimum = (exp.config["evaluator"].get("optimum") or {}).get("valid")
     valid = {
         n: dict(zip(rs, final_values(list(rs.values()), "best_valid"), strict=True))
         for n, rs in runs.items()
