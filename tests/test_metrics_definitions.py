@@ -286,3 +286,27 @@ def test_evaluate_reports_both(tmp_path, capsys, monkeypatch, as_json):
     assert "80.00 %" in lines["validity (paper's def.)"]
     assert "compare with the paper" in lines["uniqueness (paper's def.)"]
     assert "60.00 %" in lines["validity (ours)"] and "75.00 %" in lines["uniqueness (ours)"]
+
+
+def test_prior_samples_keep_the_correlation_only_with_the_full_covariance(monkeypatch):
+    """Training latents where node 1's first dimension copies node 0's: both priors match each
+    value's mean and std; only the full covariance keeps the copy (correlation 1, not 0)."""
+    import torch
+
+    from arch2vec.models import metrics
+
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn((4000, 3, 2), generator=g) * torch.tensor([1.0, 2.0]) + 5.0
+    mu[:, 1, 0] = mu[:, 0, 0]
+    monkeypatch.setattr(metrics, "encode", lambda model, data: (mu, None))
+    for prior, corr in (("diagonal", 0.0), ("full", 1.0)):
+        z = metrics.prior_samples(None, {}, 20_000, seed=3, num_nodes=3, prior=prior)
+        assert z.shape == (20_000, 3, 2) and z.dtype == torch.float32
+        assert torch.allclose(z.mean(0), mu.mean(0), atol=0.06)
+        assert torch.allclose(z.std(0), mu.std(0), rtol=0.03)
+        c = np.corrcoef(z[:, 0, 0].numpy(), z[:, 1, 0].numpy())[0, 1]
+        assert abs(c - corr) < 0.03, (prior, c)
+        again = metrics.prior_samples(None, {}, 20_000, seed=3, num_nodes=3, prior=prior)
+        assert torch.equal(z, again)  # the same seed, the same samples
+    with pytest.raises(ValueError, match="prior must be one of diagonal, full, got 'gaussian'"):
+        metrics.prior_samples(None, {}, 10, seed=0, num_nodes=3, prior="gaussian")

@@ -199,7 +199,12 @@ def test_cli_pretrain_evaluate_embed(tmp_path, capsys):
     for key in ("validity", "uniqueness"):  # ours, under both names, and the paper's
         assert result[f"{key}_ours"] == result[key] and 0.0 <= result[f"{key}_paper"] <= 1.0
     assert result["validity_paper"] >= result["validity"]  # NB-201: theirs checks the ops only
-    assert (run / "evaluation.json").is_file()
+    assert (run / "evaluation.json").is_file() and result["prior"] == "diagonal"
+    # the full-covariance prior writes its own file; the paper's evaluation stays as it was
+    before = (run / "evaluation.json").read_bytes()
+    code, out, _ = run_cli(capsys, "evaluate", str(run), "--samples", "500", "--prior", "full")
+    assert code == 0 and (run / "evaluation.json").read_bytes() == before
+    assert json.loads((run / "evaluation-full.json").read_text())["prior"] == "full"
     code, _, _ = run_cli(capsys, "embed", str(run))
     with np.load(run / "embeddings.npz") as z:
         assert z["embeddings"].shape == (15_625, 16) and z["hash"].shape == (15_625,)

@@ -23,7 +23,7 @@ import torch
 from arch2vec import checks, spaces, threads
 from arch2vec.models import run as runs
 from arch2vec.models.embeddings import Embeddings
-from arch2vec.models.metrics import table1_metrics
+from arch2vec.models.metrics import PRIORS, table1_metrics
 from arch2vec.models.train import PretrainConfig, build_model, embed_cells, split, train_epochs
 from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, decode, encode
 from arch2vec.spaces.base import SearchSpace
@@ -163,17 +163,22 @@ class GraphAutoencoderEstimator:
         adj, ops = decode(self._fitted(), torch.as_tensor(np.asarray(z, dtype=np.float32)))
         return Cells(adj, ops, self.space.name)
 
-    def score(self, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    def score(
+        self, samples: int = 10_000, seed: int = 0, prior: str = "diagonal"
+    ) -> dict[str, Any]:
         """Table 1's metrics: held-out reconstruction, validity and uniqueness of ``samples``
         decoded prior samples (fractions), the latter two by the paper's definitions
         (``validity_paper``, ``uniqueness_paper``) and ours (``validity_ours``,
-        ``uniqueness_ours``; see :mod:`arch2vec.models.metrics`)."""
+        ``uniqueness_ours``; see :mod:`arch2vec.models.metrics`). ``prior``: ``diagonal`` (the
+        paper's samples) or ``full`` (:func:`~arch2vec.models.metrics.prior_samples`)."""
         samples = checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
         seed = checks.seed(seed)
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
         model = self._fitted()
         with threads.limited(self.config.threads):
             return table1_metrics(
-                model, self.space, self._train_cells, self._held_cells, samples, seed
+                model, self.space, self._train_cells, self._held_cells, samples, seed, prior
             )
 
     # ------------------------------------------------------------------------------ files

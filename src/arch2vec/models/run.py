@@ -24,7 +24,7 @@ import torch
 
 from arch2vec import __version__, checks, io, threads
 from arch2vec.models.embeddings import Embeddings
-from arch2vec.models.metrics import table1_metrics
+from arch2vec.models.metrics import PRIORS, table1_metrics
 from arch2vec.models.train import (
     PretrainConfig,
     build_model,
@@ -251,19 +251,26 @@ def ensure_pretrained(
     return run_dir
 
 
-def evaluate_run(run_dir: str | Path, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path, samples: int = 10_000, seed: int = 0, prior: str = "diagonal"
+) -> dict[str, Any]:
     """Table 1's metrics (:func:`~arch2vec.models.metrics.table1_metrics`) of the model in
     ``run_dir``: reconstruction of its held-out cells, validity and uniqueness of prior samples
-    (the paper's definitions and ours)."""
+    (the paper's definitions and ours), drawn as ``prior`` says
+    (:func:`~arch2vec.models.metrics.prior_samples`: ``diagonal``, the paper's, or ``full``)."""
     samples = checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
     seed = checks.seed(seed)
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     start = time.perf_counter()
     config, space, model = load_run(run_dir)
     cells = space.all()
     train_idx, hold_idx = split(len(cells), config.holdout, config.seed)
     result: dict[str, Any] = {"space": config.space, "model": config.model}
     with threads.limited(config.threads):
-        metrics = table1_metrics(model, space, cells[train_idx], cells[hold_idx], samples, seed)
+        metrics = table1_metrics(
+            model, space, cells[train_idx], cells[hold_idx], samples, seed, prior
+        )
     result.update(metrics)
     result.update(
         {
