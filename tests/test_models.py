@@ -209,6 +209,14 @@ def test_cli_pretrain_evaluate_embed(tmp_path, capsys):
     with np.load(run / "embeddings.npz") as z:
         assert z["embeddings"].shape == (15_625, 16) and z["hash"].shape == (15_625,)
         assert np.isfinite(z["embeddings"]).all()
+    # an existing --out is kept unless --overwrite, and the message names the flag
+    taken = tmp_path / "taken.npz"
+    taken.write_bytes(b"keep me")
+    code, _, err = run_cli(capsys, "embed", str(run), "--out", str(taken))
+    assert code == 2 and "already exists (--overwrite replaces it)" in err
+    assert taken.read_bytes() == b"keep me"
+    code, _, _ = run_cli(capsys, "embed", str(run), "--out", str(taken), "--overwrite")
+    assert code == 0 and taken.read_bytes() != b"keep me"
     # the same run again without --resume is refused, and nothing is lost
     code, _, err = run_cli(
         capsys, "pretrain", "--space", "nb201", "--epochs", "1", "--out", str(run)

@@ -144,6 +144,15 @@ def benchmark_of(
     )
 
 
+def refuse_existing(path: Any, overwrite: bool) -> None:
+    """A one-line error if the output file ``path`` exists and ``--overwrite`` was not given (the
+    library's own check speaks of ``overwrite=True``; this one of the flag)."""
+    from pathlib import Path
+
+    if path is not None and Path(path).exists() and not overwrite:
+        raise ValueError(f"{path}: already exists (--overwrite replaces it)")
+
+
 def log(message: str) -> None:
     """A note for the user on standard error (an INFO message: ``--quiet`` hides it)."""
     logging.getLogger("arch2vec.cli").info(message)

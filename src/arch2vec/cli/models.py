@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from arch2vec.cli.common import log, number, parent, positive, print_json
+from arch2vec.cli.common import log, number, parent, positive, print_json, refuse_existing
 
 
 def pretrain_config(args: argparse.Namespace, **fixed: Any) -> Any:
@@ -87,8 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from arch2vec.models.run import save_embeddings
 
-    if args.out is not None and Path(args.out).exists() and not args.overwrite:
-        raise ValueError(f"{args.out}: already exists (--overwrite replaces it)")
+    refuse_existing(args.out, args.overwrite)
     out, emb = save_embeddings(args.run_dir, args.out, overwrite=args.overwrite)
     log(f"wrote {emb.shape[0]:,} x {emb.shape[1]} embeddings to {out}")
     return 0

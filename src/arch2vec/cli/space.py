@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from arch2vec import checks
-from arch2vec.cli.common import log, parent, positive, print_json
+from arch2vec.cli.common import log, parent, positive, print_json, refuse_existing
 
 
 def _space(args: argparse.Namespace, rebuild: bool = False) -> Any:
@@ -88,8 +88,7 @@ def cmd_spec(args: argparse.Namespace) -> int:
         return 0
     spaces.example_spec(args.name)  # an unknown name first: one line that lists the known ones
     out = Path(args.out if args.out is not None else f"{args.name}.toml")
-    if out.exists() and not args.overwrite:
-        raise ValueError(f"{out}: already exists (--overwrite replaces it)")
+    refuse_existing(out, args.overwrite)
     spaces.export_spec(args.name, out, overwrite=True)
     log(f"wrote the {args.name} spec to {out}")
     return 0

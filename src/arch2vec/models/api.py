@@ -23,7 +23,7 @@ import torch
 from arch2vec import checks, spaces, threads
 from arch2vec.models import run as runs
 from arch2vec.models.embeddings import Embeddings
-from arch2vec.models.metrics import PRIORS, table1_metrics
+from arch2vec.models.metrics import check_prior, table1_metrics
 from arch2vec.models.train import PretrainConfig, build_model, embed_cells, split, train_epochs
 from arch2vec.models.vgae import GraphAutoencoder, cell_tensors, decode, encode
 from arch2vec.spaces.base import SearchSpace
@@ -173,8 +173,7 @@ class GraphAutoencoderEstimator:
         paper's samples) or ``full`` (:func:`~arch2vec.models.metrics.prior_samples`)."""
         samples = checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
         seed = checks.seed(seed)
-        if prior not in PRIORS:
-            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+        prior = check_prior(prior)
         model = self._fitted()
         with threads.limited(self.config.threads):
             return table1_metrics(

@@ -158,6 +158,13 @@ PRIORS = ("diagonal", "full")
 or ``full`` (one Gaussian over all node positions and dimensions together)."""
 
 
+def check_prior(prior: str) -> str:
+    """``prior`` if it is one of :data:`PRIORS`, else a one-line ``ValueError``."""
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    return prior
+
+
 def prior_samples(
     model,
     train_data: dict[str, torch.Tensor],
@@ -171,8 +178,7 @@ def prior_samples(
     node position and dimension, each drawn independently; ``prior="full"`` to their mean and
     full covariance over the ``num_nodes * d`` values of a cell, so that what the training cells
     encode together (a node's latent given the others') is kept."""
-    if prior not in PRIORS:
-        raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    check_prior(prior)
     mu, _ = encode(model, train_data)
     g = torch.Generator().manual_seed(seed)
     z = torch.randn((samples, num_nodes, mu.shape[-1]), generator=g)

@@ -24,7 +24,7 @@ import torch
 
 from arch2vec import __version__, checks, io, threads
 from arch2vec.models.embeddings import Embeddings
-from arch2vec.models.metrics import PRIORS, table1_metrics
+from arch2vec.models.metrics import check_prior, table1_metrics
 from arch2vec.models.train import (
     PretrainConfig,
     build_model,
@@ -260,8 +260,7 @@ def evaluate_run(
     (:func:`~arch2vec.models.metrics.prior_samples`: ``diagonal``, the paper's, or ``full``)."""
     samples = checks.integer("samples", samples, 1, checks.MAX_PRIOR_SAMPLES)
     seed = checks.seed(seed)
-    if prior not in PRIORS:
-        raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    prior = check_prior(prior)
     start = time.perf_counter()
     config, space, model = load_run(run_dir)
     cells = space.all()
